@@ -1,0 +1,111 @@
+//! `POST /api/v1/entities/create` (CONTRACT §6, §8): stages 11–19 for a new entity.
+
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+use shared::auth::Caller;
+use shared::model::{Actor, Address};
+use shared::notify;
+use shared::params::{self, Kind, ParamSpec, Params, MAX_STRING};
+use shared::store::{CreateError, EntityDraft};
+use shared::views::{entity_view, APPLICATION_VIEWS, ENTITY_VIEWS, SESSION_VIEWS};
+use shared::{Context, Outcome, ParamError, RouteId, RouteResult, Status};
+
+const STR: Kind = Kind::Str { max: MAX_STRING };
+
+const ADDRESS: &[ParamSpec] = &[
+    ParamSpec::required("street", STR),
+    ParamSpec::optional("street2", STR),
+    ParamSpec::required("city", STR),
+    ParamSpec::required("state", STR),
+    ParamSpec::required("country", STR),
+    ParamSpec::required("postal_code", STR),
+    ParamSpec::optional("service_area", STR),
+];
+
+/// The params of §8, in the contract's order.
+pub const PARAMS: &[ParamSpec] = &[
+    ParamSpec::required("token", Kind::Token),
+    ParamSpec::optional("view", Kind::View(ENTITY_VIEWS)),
+    ParamSpec::optional("session_view", Kind::View(SESSION_VIEWS)),
+    ParamSpec::optional("application_view", Kind::View(APPLICATION_VIEWS)),
+    ParamSpec::required("integration_id", Kind::Integer),
+    ParamSpec::required("entity_slug", Kind::Slug { max: 100 }),
+    ParamSpec::required("email", Kind::Email),
+    ParamSpec::required("name", STR),
+    ParamSpec::required("address", Kind::Object(ADDRESS)),
+    ParamSpec::optional("operational_transaction_emails", Kind::EmailList),
+    ParamSpec::optional("order_completion_emails", Kind::EmailList),
+    ParamSpec::required("active", Kind::Bool),
+];
+
+pub fn route(ctx: Context<'_>) -> BoxFuture<'_, RouteResult> {
+    create(ctx).boxed()
+}
+
+async fn create(ctx: Context<'_>) -> RouteResult {
+    let params = match params::read(PARAMS, ctx.body) {
+        Ok(p) => p,
+        Err(outcome) => return Ok(outcome),
+    };
+    // Stage 14: employees, and applications with the permission.
+    if !(ctx.caller.is_employee() || ctx.caller.application_may(RouteId::EntitiesCreate.name())) {
+        return Ok(Outcome::param(Status::PermissionDenied, "token", "This caller may not use this route."));
+    }
+    let integration_id = params.int("integration_id").expect("integration_id is required and checked");
+    // Stage 15: an application creates only for its own integrations.
+    if let Caller::Application(app) = ctx.caller {
+        if !app.integration_ids.contains(&integration_id) {
+            return Ok(Outcome::param(
+                Status::PermissionDenied,
+                "integration_id",
+                "This application may not create entities for this integration.",
+            ));
+        }
+    }
+    let draft = draft(&params, integration_id, ctx.caller, ctx.now);
+    // Stages 16–18 are one atomic store call: integration exists, slug and email free, write.
+    let entity = match ctx.deps.store.create_entity(&draft).await {
+        Ok(e) => e,
+        Err(CreateError::IntegrationNotFound) => {
+            return Ok(Outcome::param(Status::InvalidParam, "integration_id", "No integration with this id exists."))
+        }
+        Err(CreateError::Taken { slug_taken, email_taken }) => {
+            let mut errors = Vec::new();
+            if slug_taken {
+                errors.push(ParamError::new("entity_slug", "This slug is already used by another entity."));
+            }
+            if email_taken {
+                errors.push(ParamError::new("email", "This email is already used by another entity."));
+            }
+            return Ok(Outcome::params(Status::InvalidParam, errors));
+        }
+        Err(CreateError::Store(e)) => return Err(e),
+    };
+    let data = entity_view(&entity, params.view("view", "entity_view"));
+    Ok(ctx.notify(&[notify::entity_created(&entity)], data).await)
+}
+
+fn draft(params: &Params, integration_id: u64, caller: &Caller, now: time::OffsetDateTime) -> EntityDraft {
+    let text = |p: &Params, name: &str| p.str(name).map(str::to_string);
+    let address = params.object("address").expect("address is required and checked");
+    EntityDraft {
+        integration_id,
+        entity_slug: text(params, "entity_slug").unwrap_or_default(),
+        email: text(params, "email").unwrap_or_default(),
+        name: text(params, "name").unwrap_or_default(),
+        address: Address {
+            street: text(address, "street"),
+            street2: text(address, "street2"),
+            city: text(address, "city"),
+            state: text(address, "state"),
+            country: text(address, "country"),
+            postal_code: text(address, "postal_code"),
+            service_area: text(address, "service_area"),
+        },
+        operational_transaction_emails: params.emails("operational_transaction_emails").unwrap_or_default().to_vec(),
+        order_completion_emails: params.emails("order_completion_emails").unwrap_or_default().to_vec(),
+        active: params.bool("active").expect("active is required and checked"),
+        created_by: Actor { kind: caller.actor_kind(), id: caller.actor_id() },
+        now,
+    }
+}

@@ -1,0 +1,11 @@
+//! Entities Create: `POST /api/v1/entities/create`.
+
+pub mod handler;
+
+use lambda_http::{Body, Request, Response};
+use shared::{Deps, RouteId};
+
+/// The function's whole request path, shared by Lambda, `planocore serve` and the tests.
+pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
+    shared::pipeline::handle(deps, RouteId::EntitiesCreate, handler::route, req).await
+}

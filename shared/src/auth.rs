@@ -1,0 +1,204 @@
+//! Who is calling (CONTRACT §5): token hashing, session expiry, roles, password hashes.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use sha2::{Digest, Sha256};
+use time::{Duration, OffsetDateTime};
+
+use crate::model::{ActorKind, Application, Session, User};
+use crate::store::{Store, StoreError};
+
+pub const SESSION_MAX_AGE: Duration = Duration::days(7);
+pub const SESSION_MAX_IDLE: Duration = Duration::hours(72);
+/// `last_used_at` is written at most this often per session.
+pub const TOUCH_INTERVAL: Duration = Duration::minutes(1);
+
+/// Tokens are stored and looked up only as their SHA-256, in lowercase hex.
+pub fn token_hash(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    let mut hex = String::with_capacity(64);
+    for byte in digest {
+        hex.push_str(&format!("{byte:02x}"));
+    }
+    hex
+}
+
+/// A fresh random token (256 bits, URL-safe).
+pub fn new_token() -> String {
+    use base64::Engine;
+    let bytes: [u8; 32] = rand::random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The earlier of the two expiry instants; `None` for a `remember_me` session.
+pub fn expires_at(session: &Session) -> Option<OffsetDateTime> {
+    if session.remember_me {
+        return None;
+    }
+    Some((session.created_at + SESSION_MAX_AGE).min(session.last_used_at + SESSION_MAX_IDLE))
+}
+
+/// Expired when older than 7 days or idle for more than 72 hours (strictly), unless `remember_me`.
+pub fn is_expired(session: &Session, now: OffsetDateTime) -> bool {
+    expires_at(session).is_some_and(|at| now > at)
+}
+
+/// An authenticated caller: a session's user, or an application.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    Session { session: Session, user: User },
+    Application(Application),
+}
+
+impl Caller {
+    pub fn actor_kind(&self) -> ActorKind {
+        match self {
+            Caller::Session { .. } => ActorKind::User,
+            Caller::Application(_) => ActorKind::Application,
+        }
+    }
+
+    /// The user's or the application's id.
+    pub fn actor_id(&self) -> u64 {
+        match self {
+            Caller::Session { user, .. } => user.id,
+            Caller::Application(app) => app.id,
+        }
+    }
+
+    pub fn user(&self) -> Option<&User> {
+        match self {
+            Caller::Session { user, .. } => Some(user),
+            Caller::Application(_) => None,
+        }
+    }
+
+    pub fn is_employee(&self) -> bool {
+        self.user().is_some_and(|u| u.employee_id.is_some())
+    }
+
+    pub fn application(&self) -> Option<&Application> {
+        match self {
+            Caller::Application(app) => Some(app),
+            Caller::Session { .. } => None,
+        }
+    }
+
+    /// An application holding the route permission (e.g. `clients.update`).
+    pub fn application_may(&self, route: &str) -> bool {
+        self.application().is_some_and(|app| app.permissions.iter().any(|p| p == route))
+    }
+}
+
+pub fn has_role(user: &User) -> bool {
+    user.client_id.is_some() || user.employee_id.is_some() || user.liaison_id.is_some()
+}
+
+/// Why authentication stopped (stages 8–10).
+#[derive(Debug)]
+pub enum AuthFailure {
+    InvalidToken,
+    SessionExpired,
+    /// The session is valid but its user has no role; the response carries the session.
+    ClientRequired { session: Session, user: User },
+    Store(StoreError),
+}
+
+impl From<StoreError> for AuthFailure {
+    fn from(e: StoreError) -> Self {
+        AuthFailure::Store(e)
+    }
+}
+
+/// Stages 8–10: the token names a live session of a user with a role, or an active application.
+/// A session that passes has its `last_used_at` moved to `now` (written at most once a minute).
+pub async fn authenticate(store: &dyn Store, token: &str, now: OffsetDateTime) -> Result<Caller, AuthFailure> {
+    let hash = token_hash(token);
+    if let Some(mut session) = store.session(&hash).await? {
+        if is_expired(&session, now) {
+            return Err(AuthFailure::SessionExpired);
+        }
+        let user = store.user(session.user_id).await?.ok_or(AuthFailure::InvalidToken)?;
+        if now - session.last_used_at >= TOUCH_INTERVAL {
+            store.touch_session(&hash, now).await?;
+            session.last_used_at = now;
+        }
+        if !has_role(&user) {
+            return Err(AuthFailure::ClientRequired { session, user });
+        }
+        return Ok(Caller::Session { session, user });
+    }
+    match store.application(&hash).await? {
+        Some(app) if app.active => Ok(Caller::Application(app)),
+        _ => Err(AuthFailure::InvalidToken),
+    }
+}
+
+fn argon2() -> Argon2<'static> {
+    // m = 19456 KiB, t = 2, p = 1: the contract's Argon2id parameters.
+    let params = Params::new(19_456, 2, 1, None).expect("static Argon2 parameters are valid");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// An Argon2id PHC string for `password`.
+pub fn hash_password(password: &str) -> String {
+    let salt_bytes: [u8; 16] = rand::random();
+    let salt = SaltString::encode_b64(&salt_bytes).expect("16 bytes is a valid salt length");
+    argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("Argon2 hashing with valid parameters cannot fail")
+        .to_string()
+}
+
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc).is_ok_and(|hash| argon2().verify_password(password.as_bytes(), &hash).is_ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn session(created: OffsetDateTime, used: OffsetDateTime, remember_me: bool) -> Session {
+        Session { token_hash: "h".into(), user_id: 1, created_at: created, last_used_at: used, remember_me }
+    }
+
+    #[test]
+    fn token_hash_is_sha256_hex() {
+        assert_eq!(token_hash("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_ne!(new_token(), new_token());
+        assert!(new_token().len() >= 22);
+    }
+
+    #[test]
+    fn seven_day_boundary() {
+        let created = datetime!(2026-01-01 0:00 UTC);
+        let now = created + SESSION_MAX_AGE;
+        let s = session(created, now, false);
+        assert!(!is_expired(&s, now), "exactly 7 days is still valid");
+        assert!(is_expired(&s, now + Duration::seconds(1)));
+        assert!(!is_expired(&session(created, now, true), now + Duration::days(400)));
+        assert_eq!(expires_at(&s), Some(now));
+    }
+
+    #[test]
+    fn seventy_two_hour_idle_boundary() {
+        let created = datetime!(2026-01-01 0:00 UTC);
+        let used = created + Duration::hours(1);
+        let s = session(created, used, false);
+        assert!(!is_expired(&s, used + SESSION_MAX_IDLE));
+        assert!(is_expired(&s, used + SESSION_MAX_IDLE + Duration::seconds(1)));
+        assert!(!is_expired(&session(created, used, true), used + Duration::hours(73)));
+        assert_eq!(expires_at(&s), Some(used + SESSION_MAX_IDLE));
+        assert_eq!(expires_at(&session(created, used, true)), None);
+    }
+
+    #[test]
+    fn passwords_hash_as_argon2id() {
+        let phc = hash_password("correct horse");
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(verify_password("correct horse", &phc));
+        assert!(!verify_password("wrong horse", &phc));
+        assert!(!verify_password("x", "not a hash"));
+    }
+}

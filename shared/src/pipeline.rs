@@ -1,0 +1,225 @@
+//! The one pass every request takes (CONTRACT §3 stages 1–10), then the route's own handler.
+//!
+//! Every outcome, a panic included, becomes the JSON envelope: nothing here returns `Err`.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+use lambda_http::http::header::CONTENT_TYPE;
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use crate::auth::{authenticate, AuthFailure, Caller};
+use crate::clock::{Clock, SystemClock};
+use crate::envelope::{Envelope, Outcome, Status};
+use crate::notify::{Email, LogNotifier, Notifier};
+use crate::registry::RegistryCache;
+use crate::request::{check_body_size, check_content_type, decode_params, MAX_BODY_BYTES};
+use crate::routes::RouteId;
+use crate::store::{Store, StoreError};
+use crate::views::{application_view, session_view, APPLICATION_VIEWS, SESSION_VIEWS};
+
+/// What every handler needs, built once per container (or per `planocore serve`).
+pub struct Deps {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub notifier: Arc<dyn Notifier>,
+    pub registry: RegistryCache,
+}
+
+impl Deps {
+    /// The wall clock, the log-only notifier and the registry cache from the environment.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Deps {
+            store,
+            clock: Arc::new(SystemClock),
+            notifier: Arc::new(LogNotifier),
+            registry: RegistryCache::from_env(),
+        }
+    }
+}
+
+/// An authenticated request with decoded params, as a route's handler sees it.
+pub struct Context<'a> {
+    pub deps: &'a Deps,
+    pub route: RouteId,
+    pub caller: &'a Caller,
+    pub body: &'a Map<String, Value>,
+    pub request_id: &'a str,
+    pub now: OffsetDateTime,
+}
+
+impl Context<'_> {
+    /// Stage 19: sends every email after the write. The first failure answers
+    /// `mandrill-email-failed` with the saved record, and logs one ERROR line for the alarm.
+    pub async fn notify(&self, emails: &[Email], data: Value) -> Outcome {
+        for email in emails {
+            if let Err(e) = self.deps.notifier.send(email).await {
+                tracing::error!(
+                    event = "mandrill-email-failed",
+                    route = self.route.name(),
+                    request_id = %self.request_id,
+                    error = %e,
+                    "notification email failed; the change was saved"
+                );
+                return Outcome { status: Status::MandrillEmailFailed, data, errors: Vec::new() };
+            }
+        }
+        Outcome::success(data)
+    }
+}
+
+/// Failures a handler does not answer itself: all are `application-crash`.
+pub type RouteResult = Result<Outcome, StoreError>;
+
+/// A route's handler: stages 11–19 of the contract.
+pub type RouteFn = for<'a> fn(Context<'a>) -> BoxFuture<'a, RouteResult>;
+
+/// The request id of §2: API Gateway's, else Lambda's, else a fresh UUID (local server).
+pub fn request_id(req: &Request) -> String {
+    #[allow(irrefutable_let_patterns)]
+    if let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref() {
+        if let Some(id) = ctx.request_id.as_deref().filter(|id| !id.is_empty()) {
+            return id.to_string();
+        }
+    }
+    if let Some(ctx) = req.lambda_context_ref() {
+        if !ctx.request_id.is_empty() {
+            return ctx.request_id.clone();
+        }
+    }
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// The fallback's answer, and any function's for a method and path that is not its route.
+pub fn route_non_existent(req: &Request) -> Response<Body> {
+    let id = request_id(req);
+    log_request(&id, None, Status::RouteNonExistent, Instant::now(), None);
+    Envelope::new(Outcome::status(Status::RouteNonExistent), &id).into_response()
+}
+
+/// Runs `route`'s request through every stage and its handler; always an envelope.
+pub async fn handle(deps: &Deps, route: RouteId, handler: RouteFn, req: Request) -> Response<Body> {
+    let started = Instant::now();
+    if RouteId::identify(req.method(), req.uri().path()) != Some(route) {
+        return route_non_existent(&req);
+    }
+    let id = request_id(&req);
+    let mut caller = None;
+    let result = AssertUnwindSafe(run(deps, route, handler, &req, &id, &mut caller)).catch_unwind().await;
+    let envelope = result.unwrap_or_else(|_| {
+        tracing::error!(request_id = %id, route = route.name(), "handler panicked");
+        Envelope::new(Outcome::status(Status::ApplicationCrash), &id)
+    });
+    let status = Status::from_slug(envelope.status).unwrap_or(Status::ApplicationCrash);
+    log_request(&id, Some(route), status, started, caller.as_ref());
+    envelope.into_response()
+}
+
+async fn run(
+    deps: &Deps,
+    route: RouteId,
+    handler: RouteFn,
+    req: &Request,
+    id: &str,
+    caller_out: &mut Option<Caller>,
+) -> Envelope {
+    let body = match pre_auth(deps, route, req).await {
+        Ok(body) => body,
+        Err(outcome) => return Envelope::new(outcome, id),
+    };
+    let token = match body.get("token") {
+        None | Some(Value::Null) => return Envelope::new(Outcome::param(Status::MissingParam, "token", "This param is required."), id),
+        Some(Value::String(t)) if t.is_empty() => {
+            return Envelope::new(Outcome::param(Status::MissingParam, "token", "This param is required."), id)
+        }
+        Some(Value::String(t)) => t,
+        Some(_) => return Envelope::new(Outcome::param(Status::InvalidParam, "token", "This param must be a string."), id),
+    };
+    let now = deps.clock.now();
+    let caller = match authenticate(deps.store.as_ref(), token, now).await {
+        Ok(caller) => caller,
+        Err(failure) => return auth_failure(failure, id),
+    };
+    *caller_out = Some(caller.clone());
+    let ctx = Context { deps, route, caller: &caller, body: &body, request_id: id, now };
+    let outcome = handler(ctx).await.unwrap_or_else(|e| {
+        tracing::error!(request_id = %id, route = route.name(), error = %e, "store failure");
+        Outcome::status(Status::ApplicationCrash)
+    });
+    let mut envelope = Envelope::new(outcome, id);
+    attach_caller(&mut envelope, &caller, &body);
+    envelope
+}
+
+/// Stages 2–6: registry, content type, size, decoding.
+async fn pre_auth(deps: &Deps, route: RouteId, req: &Request) -> Result<Map<String, Value>, Outcome> {
+    deps.registry.check(deps.store.as_ref(), route).await?;
+    check_content_type(req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()))?;
+    let raw: &[u8] = req.body().as_ref();
+    check_body_size(raw, MAX_BODY_BYTES)?;
+    decode_params(raw, route.sensitive())
+}
+
+fn auth_failure(failure: AuthFailure, id: &str) -> Envelope {
+    match failure {
+        AuthFailure::InvalidToken => Envelope::new(Outcome::status(Status::InvalidToken), id),
+        AuthFailure::SessionExpired => Envelope::new(Outcome::status(Status::SessionExpired), id),
+        AuthFailure::ClientRequired { session, user } => {
+            let mut envelope = Envelope::new(Outcome::status(Status::ClientRequired), id);
+            // Always present here, in the default view (§2).
+            envelope.session = Some(session_view(&session, &user));
+            envelope
+        }
+        AuthFailure::Store(e) => {
+            tracing::error!(request_id = %id, error = %e, "store failure during authentication");
+            Envelope::new(Outcome::status(Status::ApplicationCrash), id)
+        }
+    }
+}
+
+/// `session_view` / `application_view` as sent: absent or `null` is `default`; an invalid value
+/// means no object in the response (the params stage reports it).
+fn view_requested(body: &Map<String, Value>, param: &str, valid: &[&str]) -> bool {
+    match body.get(param) {
+        None | Some(Value::Null) => true,
+        Some(Value::String(s)) => valid.contains(&s.trim()),
+        Some(_) => false,
+    }
+}
+
+fn attach_caller(envelope: &mut Envelope, caller: &Caller, body: &Map<String, Value>) {
+    match caller {
+        Caller::Session { session, user } if view_requested(body, "session_view", SESSION_VIEWS) => {
+            envelope.session = Some(session_view(session, user));
+        }
+        Caller::Application(app) if view_requested(body, "application_view", APPLICATION_VIEWS) => {
+            envelope.application = Some(application_view(app));
+        }
+        _ => {}
+    }
+}
+
+/// One structured line per request; never a token, a password or a body.
+fn log_request(id: &str, route: Option<RouteId>, status: Status, started: Instant, caller: Option<&Caller>) {
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let (caller_kind, caller_id) = match caller {
+        Some(Caller::Session { user, .. }) => ("user", Some(user.id)),
+        Some(Caller::Application(app)) => ("application", Some(app.id)),
+        None => ("none", None),
+    };
+    tracing::info!(
+        event = "request",
+        request_id = %id,
+        route = route.map_or("none", RouteId::name),
+        status = status.slug(),
+        latency_ms,
+        caller_kind,
+        caller_id,
+    );
+}

@@ -1,0 +1,211 @@
+//! Views: which fields of a record a response shows (CONTRACT §7, §8, §9).
+
+use serde_json::{json, Map, Value};
+
+use crate::auth::expires_at;
+use crate::model::{timestamp, Application, Client, Entity, Session, User};
+
+pub const SESSION_VIEWS: &[&str] = &["default"];
+pub const APPLICATION_VIEWS: &[&str] = &["default"];
+
+pub const CLIENT_VIEWS: &[&str] = &[
+    "default",
+    "client_read",
+    "planox_client_read_profile",
+    "planox_client_read_tours",
+    "planox_client_read_branding",
+    "planox_client_read_preferences",
+    "contract_type_view",
+];
+
+pub const ENTITY_VIEWS: &[&str] =
+    &["entity_view", "planox_company_read_profile", "planox_company_read_preferences", "planoadmin_company_read"];
+
+/// `session_view=default` (§9): never the token or its hash.
+pub fn session_view(session: &Session, user: &User) -> Value {
+    json!({
+        "user_id": session.user_id,
+        "remember_me": session.remember_me,
+        "created_at": timestamp::format(session.created_at),
+        "last_used_at": timestamp::format(session.last_used_at),
+        "expires_at": expires_at(session).map(timestamp::format),
+        "roles": {
+            "client_id": user.client_id,
+            "employee_id": user.employee_id,
+            "liaison_id": user.liaison_id,
+        },
+    })
+}
+
+/// `application_view=default` (§9).
+pub fn application_view(app: &Application) -> Value {
+    json!({
+        "id": app.id,
+        "name": app.name,
+        "slug": app.slug,
+        "permissions": app.permissions,
+        "integration_ids": app.integration_ids,
+    })
+}
+
+fn pick(record: &Map<String, Value>, fields: &[&str]) -> Map<String, Value> {
+    fields.iter().map(|f| (f.to_string(), record.get(*f).cloned().unwrap_or(Value::Null))).collect()
+}
+
+fn as_map<T: serde::Serialize>(record: &T) -> Map<String, Value> {
+    match serde_json::to_value(record) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    }
+}
+
+const DISPLAY_FIELDS: &[&str] =
+    &["display_name", "use_display_name", "display_email", "use_display_email", "display_phone", "use_display_phone"];
+const BRANDING_FIELDS: &[&str] = &[
+    "branding_name",
+    "branding_website",
+    "branding_notes",
+    "branding_phone",
+    "branding_address",
+    "branding_address2",
+    "branding_city",
+    "branding_province_iso",
+    "branding_postal_code",
+    "use_parent_branding",
+];
+
+/// The client in `view`. `show_employee_notes` is true for employees and applications;
+/// `entity` is the client's entity, needed only by the branding view.
+pub fn client_view(client: &Client, view: &str, show_employee_notes: bool, entity: Option<&Entity>) -> Value {
+    let all = as_map(client);
+    let out = match view {
+        "client_read" => {
+            let mut m = all.clone();
+            if !show_employee_notes {
+                m.remove("employee_notes");
+            }
+            m
+        }
+        "planox_client_read_profile" => pick(
+            &all,
+            &[
+                "id",
+                "first_name",
+                "last_name",
+                "email",
+                "phone",
+                "realtor_license",
+                "bio",
+                "assistant_first_name",
+                "assistant_last_name",
+                "assistant_phone",
+            ],
+        ),
+        "planox_client_read_tours" => {
+            let mut m = pick(&all, &["id"]);
+            m.extend(pick(&all, DISPLAY_FIELDS));
+            m.insert("tour_contact".into(), tour_contact(client));
+            m
+        }
+        "planox_client_read_branding" => {
+            let mut m = pick(&all, &["id"]);
+            m.extend(pick(&all, BRANDING_FIELDS));
+            m.insert("branding".into(), branding(client, entity));
+            m
+        }
+        "planox_client_read_preferences" => pick(
+            &all,
+            &[
+                "id",
+                "assistant_emails",
+                "additional_emails",
+                "use_display_name",
+                "use_display_email",
+                "use_display_phone",
+                "use_parent_branding",
+            ],
+        ),
+        "contract_type_view" => pick(&all, &["id", "contract_type", "entity_id"]),
+        _ => pick(
+            &all,
+            &["id", "first_name", "last_name", "email", "phone", "active", "entity_id", "created_at", "updated_at"],
+        ),
+    };
+    Value::Object(out)
+}
+
+/// The display value when its flag is on and it is non-empty, else the client's own.
+fn tour_contact(c: &Client) -> Value {
+    fn chosen(flag: bool, display: &Option<String>, own: Option<String>) -> Option<String> {
+        match display {
+            Some(d) if flag && !d.is_empty() => Some(d.clone()),
+            _ => own,
+        }
+    }
+    json!({
+        "name": chosen(c.use_display_name, &c.display_name, Some(format!("{} {}", c.first_name, c.last_name))),
+        "email": chosen(c.use_display_email, &c.display_email, Some(c.email.clone())),
+        "phone": chosen(c.use_display_phone, &c.display_phone, c.phone.clone()),
+    })
+}
+
+fn branding(c: &Client, entity: Option<&Entity>) -> Value {
+    match entity {
+        Some(e) if c.use_parent_branding => json!({
+            "source": "entity",
+            "name": e.name,
+            "website": null,
+            "notes": null,
+            "phone": null,
+            "address": e.address.street,
+            "address2": e.address.street2,
+            "city": e.address.city,
+            "province_iso": e.address.state,
+            "postal_code": e.address.postal_code,
+        }),
+        _ => json!({
+            "source": "client",
+            "name": c.branding_name,
+            "website": c.branding_website,
+            "notes": c.branding_notes,
+            "phone": c.branding_phone,
+            "address": c.branding_address,
+            "address2": c.branding_address2,
+            "city": c.branding_city,
+            "province_iso": c.branding_province_iso,
+            "postal_code": c.branding_postal_code,
+        }),
+    }
+}
+
+const ENTITY_VIEW_FIELDS: &[&str] = &[
+    "id",
+    "integration_id",
+    "entity_slug",
+    "email",
+    "name",
+    "address",
+    "operational_transaction_emails",
+    "order_completion_emails",
+    "active",
+    "created_at",
+    "updated_at",
+];
+
+/// The entity in `view` (default `entity_view`).
+pub fn entity_view(entity: &Entity, view: &str) -> Value {
+    let all = as_map(entity);
+    let out = match view {
+        "planox_company_read_profile" => pick(&all, &["id", "name", "email", "entity_slug", "address", "active"]),
+        "planox_company_read_preferences" => {
+            pick(&all, &["id", "operational_transaction_emails", "order_completion_emails"])
+        }
+        "planoadmin_company_read" => {
+            let mut m = pick(&all, ENTITY_VIEW_FIELDS);
+            m.extend(pick(&all, &["created_by"]));
+            m
+        }
+        _ => pick(&all, ENTITY_VIEW_FIELDS),
+    };
+    Value::Object(out)
+}

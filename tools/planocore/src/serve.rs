@@ -1,0 +1,116 @@
+//! `planocore serve`: every route over a real socket, through the functions' own handlers.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use lambda_http::{Body, Request, Response};
+use serde_json::Value;
+use shared::envelope::{Envelope, Outcome, Status};
+use shared::store::memory::MemoryStore;
+use shared::{Deps, RouteId};
+use tokio::net::TcpListener;
+
+/// Bodies larger than this are refused before they are read to the end.
+const MAX_SERVER_BODY: usize = 10 * 1024 * 1024;
+
+const DEMO_FIXTURE: &str = include_str!("../demo-fixture.json");
+
+pub async fn run(addr: SocketAddr, seed: Option<PathBuf>) -> Result<(), String> {
+    let (text, demo) = match &seed {
+        Some(path) => (std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?, false),
+        None => (DEMO_FIXTURE.to_string(), true),
+    };
+    let deps = Deps::new(Arc::new(MemoryStore::new()));
+    let fixture = shared::fixture::parse(&text, deps.clock.now()).map_err(|e| e.to_string())?;
+    deps.store.load_fixture(&fixture).await.map_err(|e| e.to_string())?;
+    shared::registry::sync(deps.store.as_ref(), false).await.map_err(|e| e.to_string())?;
+
+    let listener = TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("planocore: listening on http://{local}");
+    if demo {
+        print_demo_help(local);
+    }
+    serve(listener, Arc::new(deps)).await;
+    Ok(())
+}
+
+/// Accepts connections until the process is stopped; each is served on its own task.
+async fn serve(listener: TcpListener, deps: Arc<Deps>) {
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(conn) => conn,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                continue;
+            }
+        };
+        let deps = deps.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| {
+                let deps = deps.clone();
+                async move { Ok::<_, Infallible>(answer(&deps, req).await) }
+            });
+            if let Err(e) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
+                tracing::debug!(error = %e, "connection closed with an error");
+            }
+        });
+    }
+}
+
+/// One HTTP request: read the body (bounded), hand it to the route's handler as Lambda would.
+async fn answer(deps: &Deps, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = req.into_parts();
+    let route = RouteId::identify(&parts.method, parts.uri.path());
+    let bytes = match Limited::new(body, MAX_SERVER_BODY).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => {
+            let id = uuid::Uuid::new_v4().to_string();
+            let outcome = match route {
+                Some(_) => Outcome::param(Status::InvalidParam, "body", "The body must not exceed 10 MB."),
+                None => Outcome::status(Status::RouteNonExistent),
+            };
+            return to_hyper(Envelope::new(outcome, &id).into_response());
+        }
+    };
+    let body = if bytes.is_empty() { Body::Empty } else { Body::Binary(bytes.to_vec()) };
+    let request: Request = lambda_http::http::Request::from_parts(parts, body);
+    let response = match route {
+        Some(RouteId::ClientsUpdate) => clients_update::handle(deps, request).await,
+        Some(RouteId::EntitiesCreate) => entities_create::handle(deps, request).await,
+        None => route_fallback::handle(&request),
+    };
+    to_hyper(response)
+}
+
+fn to_hyper(response: Response<Body>) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = response.into_parts();
+    let bytes = Bytes::copy_from_slice(body.as_ref());
+    hyper::Response::from_parts(parts, Full::new(bytes))
+}
+
+/// The demo fixture's tokens (they are demo values, not secrets) and a curl line to paste.
+fn print_demo_help(addr: SocketAddr) {
+    let fixture: Value = serde_json::from_str(DEMO_FIXTURE).unwrap_or(Value::Null);
+    println!("demo tokens:");
+    for s in fixture["sessions"].as_array().into_iter().flatten() {
+        println!("  session     {:<28} user {}", s["token"].as_str().unwrap_or(""), s["user_id"]);
+    }
+    for a in fixture["applications"].as_array().into_iter().flatten() {
+        println!("  application {:<28} {}", a["token"].as_str().unwrap_or(""), a["name"].as_str().unwrap_or(""));
+    }
+    println!("try (Clients Update takes its JSON body base64-encoded):");
+    println!(
+        "  curl -s -X PUT http://{addr}/api/v1/clients/update -H 'content-type: application/json' \\\n    --data \"$(printf '%s' '{{\"token\":\"demo-employee-token\",\"id\":100,\"phone\":\"303-555-0199\"}}' | base64 -w0)\""
+    );
+    println!(
+        "  curl -s -X POST http://{addr}/api/v1/entities/create -H 'content-type: application/json' \\\n    --data '{{\"token\":\"demo-app-token\",\"integration_id\":7,\"entity_slug\":\"peak-realty\",\"email\":\"team@peak.example\",\"name\":\"Peak Realty\",\"active\":true,\"address\":{{\"street\":\"5 Elm St\",\"city\":\"Denver\",\"state\":\"CO\",\"country\":\"US\",\"postal_code\":\"80203\"}}}}'"
+    );
+}
