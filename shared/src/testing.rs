@@ -124,3 +124,123 @@ pub fn events_with_prefix(prefix: &str) -> Vec<String> {
     names.sort();
     names
 }
+
+/// Runs every `events/<prefix>.*.json` through `handle`, each on a fresh demo app, and checks
+/// the status named in the file name, its HTTP code and the echoed request id.
+pub async fn check_events<F>(prefix: &str, handle: F) -> usize
+where
+    F: for<'a> Fn(&'a Deps, Request) -> futures_util::future::BoxFuture<'a, Response<Body>>,
+{
+    let names = events_with_prefix(&format!("{prefix}."));
+    assert!(!names.is_empty(), "no events for {prefix}");
+    for name in &names {
+        let expected = name.split('.').nth(1).expect("<function>.<status>[.<variant>].json");
+        let status = crate::Status::from_slug(expected).unwrap_or_else(|| panic!("{name}: unknown status {expected}"));
+        let app = TestApp::memory().await;
+        let reply = Reply::from_response(handle(&app.deps, event(name)).await);
+        assert_eq!(reply.status(), expected, "{name}: {}", reply.body);
+        assert_eq!(reply.code, status.http_code(), "{name}");
+        let event_id = format!("evt-{}", name.trim_end_matches(".json").replace('.', "-"));
+        assert_eq!(reply.body["request_id"], event_id.as_str(), "{name}");
+        assert_eq!(reply.headers["x-request-id"], event_id.as_str(), "{name}");
+    }
+    names.len()
+}
+
+/// A store that fails on demand, around a memory store: for `identify-request-error`,
+/// `application-crash` and panics.
+#[derive(Default)]
+pub struct FaultyStore {
+    pub inner: MemoryStore,
+    pub registry_down: std::sync::atomic::AtomicBool,
+    pub data_down: std::sync::atomic::AtomicBool,
+    pub panic_on_client_read: std::sync::atomic::AtomicBool,
+}
+
+mod faulty {
+    use std::sync::atomic::Ordering::SeqCst;
+
+    use async_trait::async_trait;
+    use time::OffsetDateTime;
+
+    use super::FaultyStore;
+    use crate::fixture::Fixture;
+    use crate::model::*;
+    use crate::store::*;
+
+    impl FaultyStore {
+        fn data(&self) -> StoreResult<()> {
+            if self.data_down.load(SeqCst) {
+                return Err(StoreError::Unavailable("injected fault".into()));
+            }
+            Ok(())
+        }
+    }
+
+    #[async_trait]
+    impl Store for FaultyStore {
+        async fn session(&self, h: &str) -> StoreResult<Option<Session>> {
+            self.data()?;
+            self.inner.session(h).await
+        }
+        async fn touch_session(&self, h: &str, now: OffsetDateTime) -> StoreResult<()> {
+            self.data()?;
+            self.inner.touch_session(h, now).await
+        }
+        async fn application(&self, h: &str) -> StoreResult<Option<Application>> {
+            self.data()?;
+            self.inner.application(h).await
+        }
+        async fn user(&self, id: u64) -> StoreResult<Option<User>> {
+            self.data()?;
+            self.inner.user(id).await
+        }
+        async fn client(&self, id: u64) -> StoreResult<Option<Client>> {
+            self.data()?;
+            if self.panic_on_client_read.load(SeqCst) {
+                panic!("injected panic while reading client {id}");
+            }
+            self.inner.client(id).await
+        }
+        async fn update_client(&self, p: &ClientPatch) -> Result<Client, PatchError> {
+            self.data()?;
+            self.inner.update_client(p).await
+        }
+        async fn entity(&self, id: u64) -> StoreResult<Option<Entity>> {
+            self.data()?;
+            self.inner.entity(id).await
+        }
+        async fn create_entity(&self, d: &EntityDraft) -> Result<Entity, CreateError> {
+            self.data()?;
+            self.inner.create_entity(d).await
+        }
+        async fn registry(&self) -> StoreResult<RegistrySnapshot> {
+            if self.registry_down.load(SeqCst) {
+                return Err(StoreError::Unavailable("injected registry fault".into()));
+            }
+            self.inner.registry().await
+        }
+        async fn put_registry_record(&self, k: RecordKind, r: &RegistryRecord, only_if_missing: bool) -> StoreResult<bool> {
+            self.inner.put_registry_record(k, r, only_if_missing).await
+        }
+        async fn load_fixture(&self, f: &Fixture) -> StoreResult<()> {
+            self.inner.load_fixture(f).await
+        }
+    }
+}
+
+/// Runs each named `async fn(TestApp)` of a handler suite once per store, as
+/// `memory::<name>` (and, with the DynamoDB store, `dynamodb::<name>`): one suite, every store.
+#[macro_export]
+macro_rules! store_suite {
+    ($($name:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name($crate::testing::TestApp::memory().await).await
+                }
+            )*
+        }
+    };
+}
