@@ -23,9 +23,11 @@ pub use envelope::{Outcome, ParamError, Status};
 pub use pipeline::{Context, Deps, RouteResult};
 pub use routes::RouteId;
 
-/// JSON log lines to stdout (CloudWatch in Lambda), level from `RUST_LOG` (default `info`).
-pub fn init_logging() {
+/// JSON log lines, level from `RUST_LOG` (default `info`): to stdout in Lambda (CloudWatch),
+/// to stderr for the local CLI, whose stdout is for people.
+pub fn init_logging(to_stderr: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().json().with_env_filter(filter).with_current_span(false).try_init();
+    let builder = tracing_subscriber::fmt().json().with_env_filter(filter).with_current_span(false);
+    let _ = if to_stderr { builder.with_writer(std::io::stderr).try_init() } else { builder.try_init() };
 }

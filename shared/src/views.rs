@@ -209,3 +209,23 @@ pub fn entity_view(entity: &Entity, view: &str) -> Value {
     };
     Value::Object(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixture;
+    use time::macros::datetime;
+
+    #[test]
+    fn parent_branding_without_an_entity_falls_back_to_the_client() {
+        let fx = fixture::parse(
+            r#"{"clients":[{"id":1,"entity_id":404,"first_name":"A","last_name":"B","email":"a@b.co",
+                "use_parent_branding":true,"branding_name":"Own Brand"}]}"#,
+            datetime!(2026-01-01 0:00 UTC),
+        )
+        .unwrap();
+        let v = client_view(&fx.clients[0], "planox_client_read_branding", false, None);
+        assert_eq!(v["branding"]["source"], "client");
+        assert_eq!(v["branding"]["name"], "Own Brand");
+    }
+}

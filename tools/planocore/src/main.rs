@@ -38,7 +38,7 @@ enum StoreKind {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    shared::init_logging();
+    shared::init_logging(true);
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve { addr, seed, store: StoreKind::Memory } => serve::run(addr, seed).await,

@@ -1,0 +1,205 @@
+//! `planocore serve` over a real socket: the binary is started on a free port and spoken to
+//! with plain HTTP/1.1.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+struct Server {
+    child: Child,
+    addr: String,
+    banner: Vec<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `planocore serve` on port 0 and reads the address it prints.
+fn start(extra: &[&str]) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_planocore"))
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .args(extra)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("planocore starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().expect("a first line").expect("readable");
+    let addr = first.strip_prefix("planocore: listening on http://").unwrap_or_else(|| panic!("unexpected: {first}")).to_string();
+    // The banner is printed in one go right after the address; read what there is.
+    let mut banner = Vec::new();
+    if extra.is_empty() {
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            let done = line.contains("entities/create");
+            banner.push(line);
+            if done {
+                break;
+            }
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    Server { child, addr, banner }
+}
+
+struct HttpReply {
+    code: u16,
+    headers: Vec<(String, String)>,
+    body: Value,
+}
+
+impl HttpReply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+fn http(addr: &str, method: &str, path: &str, content_type: Option<&str>, body: &[u8]) -> HttpReply {
+    let mut stream = TcpStream::connect(addr).expect("connects");
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n", body.len());
+    if let Some(ct) = content_type {
+        head.push_str(&format!("content-type: {ct}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    // A server may answer (and close) before it has read a refused body to the end.
+    let _ = stream.write_all(body);
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8(raw).expect("UTF-8 response");
+    let (head, body) = text.split_once("\r\n\r\n").expect("a header block");
+    let mut lines = head.lines();
+    let code = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let headers = lines.filter_map(|l| l.split_once(": ")).map(|(n, v)| (n.to_string(), v.to_string())).collect();
+    HttpReply { code, headers, body: serde_json::from_str(body).unwrap_or(Value::Null) }
+}
+
+fn b64(json: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(json)
+}
+
+#[test]
+fn serves_every_route_over_a_socket() {
+    let server = start(&[]);
+    let a = &server.addr;
+
+    let r = http(a, "POST", "/api/v1/entities/create", Some("application/json"),
+        br#"{"token":"demo-app-token","integration_id":7,"entity_slug":"peak-realty","email":"team@peak.example",
+            "name":"Peak Realty","active":true,"address":{"street":"5 Elm St","city":"Denver","state":"CO",
+            "country":"US","postal_code":"80203"}}"#);
+    assert_eq!((r.code, r.body["status"].as_str()), (200, Some("action-successful")), "{}", r.body);
+    assert_eq!(r.body["data"]["id"], 7);
+    let id = r.header("x-request-id").expect("x-request-id header");
+    assert_eq!(r.body["request_id"], id);
+    assert!(uuid_like(id), "{id}");
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(r.header("content-type"), Some("application/json; charset=utf-8"));
+
+    let body = b64(r#"{"token":"demo-employee-token","id":100,"phone":"303-555-0199"}"#);
+    let r = http(a, "PUT", "/api/v1/clients/update", Some("application/json"), body.as_bytes());
+    assert_eq!(r.body["status"], "action-successful", "{}", r.body);
+    assert_eq!(r.body["data"]["phone"], "303-555-0199");
+
+    let r = http(a, "PUT", "/api/v1/clients/update", Some("text/plain"), body.as_bytes());
+    assert_eq!((r.code, r.body["status"].as_str()), (400, Some("invalid-content-type")));
+
+    let r = http(a, "PUT", "/api/v1/clients/update", Some("application/json"), br#"{"token":"demo-employee-token"}"#);
+    assert_eq!((r.code, r.body["status"].as_str()), (400, Some("invalid-encoded-params")));
+
+    let r = http(a, "POST", "/api/v1/entities/create", Some("application/json"), br#"{"token":"not-a-token"}"#);
+    assert_eq!((r.code, r.body["status"].as_str()), (401, Some("invalid-token")));
+    assert!(!r.body.to_string().contains("not-a-token"));
+
+    let r = http(a, "GET", "/api/v1/clients/update", None, b"");
+    assert_eq!((r.code, r.body["status"].as_str()), (500, Some("route-non-existent")));
+    assert!(r.header("x-request-id").is_some());
+}
+
+#[test]
+fn bodies_over_ten_megabytes_are_refused() {
+    let server = start(&[]);
+    let big = vec![b'x'; 10 * 1024 * 1024 + 1];
+    let r = http(&server.addr, "POST", "/api/v1/entities/create", Some("application/json"), &big);
+    assert_eq!((r.code, r.body["status"].as_str()), (400, Some("invalid-param")));
+    assert_eq!(r.body["errors"][0]["param"], "body");
+}
+
+#[test]
+fn many_requests_at_once() {
+    let server = start(&[]);
+    let threads: Vec<_> = (0..16)
+        .map(|i| {
+            let addr = server.addr.clone();
+            std::thread::spawn(move || {
+                let body = format!(
+                    r#"{{"token":"demo-employee-token","integration_id":8,"entity_slug":"par-{i}","email":"p{i}@par.example","name":"P","active":false,"address":{{"street":"s","city":"c","state":"st","country":"US","postal_code":"1"}}}}"#
+                );
+                http(&addr, "POST", "/api/v1/entities/create", Some("application/json"), body.as_bytes())
+            })
+        })
+        .collect();
+    let mut ids: Vec<u64> = threads.into_iter().map(|t| t.join().unwrap().body["data"]["id"].as_u64().expect("created")).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 16, "every create got its own id");
+}
+
+#[test]
+fn the_demo_banner_prints_tokens_and_a_curl_line_but_a_seed_file_prints_none() {
+    let server = start(&[]);
+    let banner = server.banner.join("\n");
+    assert!(banner.contains("demo-employee-token") && banner.contains("demo-app-token"), "{banner}");
+    assert!(banner.contains("curl -s -X PUT"), "{banner}");
+
+    let dir = std::env::temp_dir().join(format!("planocore-seed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let seed = dir.join("seed.json");
+    std::fs::write(&seed, r#"{"users":[{"id":1,"employee_id":9}],"sessions":[{"token":"seeded-secret","user_id":1}]}"#).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_planocore"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--seed", seed.to_str().unwrap()])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    let addr = first.trim().strip_prefix("planocore: listening on http://").unwrap().to_string();
+    let r = http(&addr, "POST", "/api/v1/entities/create", Some("application/json"), br#"{"token":"seeded-secret","integration_id":1}"#);
+    assert_eq!(r.body["status"], "missing-param", "the seeded session works: {}", r.body);
+    child.kill().unwrap();
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    assert!(!rest.contains("seeded-secret") && !first.contains("seeded-secret"));
+    let _ = child.wait();
+}
+
+#[test]
+fn a_bad_seed_file_is_refused_with_a_message() {
+    let dir = std::env::temp_dir().join(format!("planocore-badseed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let seed = dir.join("seed.json");
+    std::fs::write(&seed, r#"{"sessions":[{"token":"t","user_id":77}]}"#).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_planocore"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--seed", seed.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("sessions[0]") && err.contains("77"), "{err}");
+}
+
+fn uuid_like(s: &str) -> bool {
+    s.len() == 36 && s.chars().filter(|c| *c == '-').count() == 4
+}
