@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
 use crate::model::{ActorKind, Application, Session, User};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, TokenOwner};
 
 pub const SESSION_MAX_AGE: Duration = Duration::days(7);
 pub const SESSION_MAX_IDLE: Duration = Duration::hours(72);
@@ -114,13 +114,14 @@ impl From<StoreError> for AuthFailure {
 /// A session that passes has its `last_used_at` moved to `now` (written at most once a minute).
 pub async fn authenticate(store: &dyn Store, token: &str, now: OffsetDateTime) -> Result<Caller, AuthFailure> {
     let hash = token_hash(token);
-    if let Some(mut session) = store.session(&hash).await? {
+    let owner = store.token(&hash).await?;
+    if let Some(TokenOwner::Session(mut session)) = owner {
         if is_expired(&session, now) {
             return Err(AuthFailure::SessionExpired);
         }
         let user = store.user(session.user_id).await?.ok_or(AuthFailure::InvalidToken)?;
         if now - session.last_used_at >= TOUCH_INTERVAL {
-            store.touch_session(&hash, now).await?;
+            store.touch_session(&session, now).await?;
             session.last_used_at = now;
         }
         if !has_role(&user) {
@@ -128,8 +129,8 @@ pub async fn authenticate(store: &dyn Store, token: &str, now: OffsetDateTime) -
         }
         return Ok(Caller::Session { session, user });
     }
-    match store.application(&hash).await? {
-        Some(app) if app.active => Ok(Caller::Application(app)),
+    match owner {
+        Some(TokenOwner::Application(app)) if app.active => Ok(Caller::Application(app)),
         _ => Err(AuthFailure::InvalidToken),
     }
 }

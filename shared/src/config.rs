@@ -1,20 +1,71 @@
-//! Environment → dependencies, built once per container.
+//! Environment → dependencies, built once per container (CONTRACT §12 lists the variables).
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_dynamodb::config::Credentials;
+use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 
 use crate::pipeline::Deps;
-use crate::registry;
-use crate::store::memory::MemoryStore;
+use crate::store::dynamodb::DynamoStore;
 
-/// The function binaries' dependencies.
-///
-/// Until the DynamoDB store lands (issue 5), a function holds an empty in-memory store with its
-/// routes registered: every token is then `invalid-token`, which is the truth for a store with
-/// no sessions.
-pub async fn function_deps() -> Deps {
-    let store = Arc::new(MemoryStore::new());
-    if let Err(e) = registry::sync(store.as_ref(), false).await {
-        tracing::error!(error = %e, "route registry could not be synced");
+pub const DEFAULT_TABLE: &str = "planocore";
+const DEFAULT_REGION: &str = "us-east-1";
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
+/// `TABLE_NAME`, default `planocore`.
+pub fn table_name() -> String {
+    env("TABLE_NAME").unwrap_or_else(|| DEFAULT_TABLE.to_string())
+}
+
+/// `DYNAMODB_ENDPOINT`: a local DynamoDB-compatible server, if set.
+pub fn dynamodb_endpoint() -> Option<String> {
+    env("DYNAMODB_ENDPOINT")
+}
+
+/// Shared SDK settings: one rustls (ring) HTTPS client, and timeouts and retries bounded so that
+/// an unreachable store fails a request within about 3 seconds, never a Lambda timeout.
+pub async fn aws_config(endpoint: Option<&str>) -> aws_config::SdkConfig {
+    let http = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_millis(1000))
+        .operation_attempt_timeout(Duration::from_millis(1500))
+        .operation_timeout(Duration::from_millis(3000))
+        .build();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http)
+        .timeout_config(timeouts)
+        .retry_config(RetryConfig::standard().with_max_attempts(3));
+    if env("AWS_REGION").is_none() && env("AWS_DEFAULT_REGION").is_none() {
+        loader = loader.region(Region::new(DEFAULT_REGION));
     }
-    Deps::new(store)
+    if let Some(url) = endpoint {
+        loader = loader.endpoint_url(url);
+        // A local emulator takes any key; don't go looking for real credentials.
+        if env("AWS_ACCESS_KEY_ID").is_none() {
+            loader = loader.credentials_provider(Credentials::new("local", "local", None, None, "planocore-local"));
+        }
+    }
+    loader.load().await
+}
+
+pub async fn dynamodb_client(endpoint: Option<&str>) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&aws_config(endpoint).await)
+}
+
+/// The DynamoDB store from `TABLE_NAME`, `DYNAMODB_ENDPOINT` and the AWS environment.
+pub async fn dynamodb_store() -> DynamoStore {
+    let endpoint = dynamodb_endpoint();
+    DynamoStore::new(dynamodb_client(endpoint.as_deref()).await, table_name())
+}
+
+/// The function binaries' dependencies: the DynamoDB store, built once per container.
+pub async fn function_deps() -> Deps {
+    Deps::new(Arc::new(dynamodb_store().await))
 }

@@ -24,6 +24,9 @@ use crate::routes::RouteId;
 use crate::store::{Store, StoreError};
 use crate::views::{application_view, session_view, APPLICATION_VIEWS, SESSION_VIEWS};
 
+/// Every request is answered within this, whatever the store does (CONTRACT §11: 10 s).
+pub const REQUEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(8);
+
 /// What every handler needs, built once per container (or per `planocore serve`).
 pub struct Deps {
     pub store: Arc<dyn Store>,
@@ -111,11 +114,18 @@ pub async fn handle(deps: &Deps, route: RouteId, handler: RouteFn, req: Request)
     }
     let id = request_id(&req);
     let mut caller = None;
-    let result = AssertUnwindSafe(run(deps, route, handler, &req, &id, &mut caller)).catch_unwind().await;
-    let envelope = result.unwrap_or_else(|_| {
-        tracing::error!(request_id = %id, route = route.name(), "handler panicked");
-        Envelope::new(Outcome::status(Status::ApplicationCrash), &id)
-    });
+    let run = AssertUnwindSafe(run(deps, route, handler, &req, &id, &mut caller)).catch_unwind();
+    let envelope = match tokio::time::timeout(REQUEST_DEADLINE, run).await {
+        Ok(Ok(envelope)) => envelope,
+        Ok(Err(_panic)) => {
+            tracing::error!(request_id = %id, route = route.name(), "handler panicked");
+            Envelope::new(Outcome::status(Status::ApplicationCrash), &id)
+        }
+        Err(_elapsed) => {
+            tracing::error!(request_id = %id, route = route.name(), "request deadline passed");
+            Envelope::new(Outcome::status(Status::ApplicationCrash), &id)
+        }
+    };
     let status = Status::from_slug(envelope.status).unwrap_or(Status::ApplicationCrash);
     log_request(&id, Some(route), status, started, caller.as_ref());
     envelope.into_response()

@@ -56,6 +56,71 @@ impl TestApp {
     pub async fn memory() -> TestApp {
         TestApp::on(Arc::new(MemoryStore::new())).await
     }
+
+    /// The demo fixture in a fresh table of the local DynamoDB emulator.
+    pub async fn dynamodb() -> TestApp {
+        TestApp::on(Arc::new(fresh_dynamodb_table().await)).await
+    }
+}
+
+/// A new, empty table on the local emulator, named uniquely so tests never share data.
+pub async fn fresh_dynamodb_table() -> crate::store::dynamodb::DynamoStore {
+    let client = crate::config::dynamodb_client(Some(emulator::endpoint())).await;
+    let table = format!("test-{}", uuid::Uuid::new_v4().simple());
+    crate::store::dynamodb::create_table(&client, &table).await.expect("test table created on the emulator");
+    crate::store::dynamodb::DynamoStore::new(client, table)
+}
+
+/// The local DynamoDB-compatible server the tests run against (moto).
+pub mod emulator {
+    use std::net::{TcpListener, TcpStream};
+    use std::process::{Command, Stdio};
+    use std::sync::OnceLock;
+    use std::time::{Duration, Instant};
+
+    /// Set by `scripts/test`, which installs and starts moto for the whole run.
+    pub const ENDPOINT_VAR: &str = "PLANOCORE_TEST_DYNAMODB_ENDPOINT";
+
+    /// The emulator's URL: from `PLANOCORE_TEST_DYNAMODB_ENDPOINT`, else a `moto_server`
+    /// started from the project's `.venv` for this test process. Without either the test fails,
+    /// saying how to run the tests: it never skips.
+    pub fn endpoint() -> &'static str {
+        static ENDPOINT: OnceLock<String> = OnceLock::new();
+        ENDPOINT.get_or_init(|| match std::env::var(ENDPOINT_VAR) {
+            Ok(url) if !url.trim().is_empty() => url.trim().to_string(),
+            _ => start_moto(),
+        })
+    }
+
+    fn start_moto() -> String {
+        let moto = super::repo_root().join(".venv/bin/moto_server");
+        if !moto.exists() {
+            panic!(
+                "The DynamoDB tests need a local DynamoDB-compatible server and found none.\n\
+                 Run the tests with ./scripts/test (it installs moto into .venv and starts it), or\n\
+                 set {ENDPOINT_VAR}=http://127.0.0.1:PORT to a running moto_server."
+            );
+        }
+        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+        // The watchdog shell stops moto when this test process ends, however it ends.
+        let script = format!(
+            "\"$0\" -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; while kill -0 {parent} 2>/dev/null; do sleep 1; done; kill $m",
+            parent = std::process::id()
+        );
+        Command::new("sh")
+            .args(["-c", &script, moto.to_str().expect("UTF-8 path")])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server starts");
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(30), "moto_server did not start on port {port}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        format!("http://127.0.0.1:{port}")
+    }
 }
 
 /// A request as API Gateway would hand it over.
@@ -179,17 +244,13 @@ mod faulty {
 
     #[async_trait]
     impl Store for FaultyStore {
-        async fn session(&self, h: &str) -> StoreResult<Option<Session>> {
+        async fn token(&self, h: &str) -> StoreResult<Option<TokenOwner>> {
             self.data()?;
-            self.inner.session(h).await
+            self.inner.token(h).await
         }
-        async fn touch_session(&self, h: &str, now: OffsetDateTime) -> StoreResult<()> {
+        async fn touch_session(&self, session: &Session, now: OffsetDateTime) -> StoreResult<()> {
             self.data()?;
-            self.inner.touch_session(h, now).await
-        }
-        async fn application(&self, h: &str) -> StoreResult<Option<Application>> {
-            self.data()?;
-            self.inner.application(h).await
+            self.inner.touch_session(session, now).await
         }
         async fn user(&self, id: u64) -> StoreResult<Option<User>> {
             self.data()?;
@@ -202,9 +263,9 @@ mod faulty {
             }
             self.inner.client(id).await
         }
-        async fn update_client(&self, p: &ClientPatch) -> Result<Client, PatchError> {
+        async fn update_client(&self, p: &ClientPatch, scope: &ClientScope) -> Result<UpdatedClient, PatchError> {
             self.data()?;
-            self.inner.update_client(p).await
+            self.inner.update_client(p, scope).await
         }
         async fn entity(&self, id: u64) -> StoreResult<Option<Entity>> {
             self.data()?;
@@ -230,7 +291,7 @@ mod faulty {
 }
 
 /// Runs each named `async fn(TestApp)` of a handler suite once per store, as
-/// `memory::<name>` (and, with the DynamoDB store, `dynamodb::<name>`): one suite, every store.
+/// `memory::<name>` and `dynamodb::<name>`: one suite, every store.
 #[macro_export]
 macro_rules! store_suite {
     ($($name:ident),* $(,)?) => {
@@ -239,6 +300,14 @@ macro_rules! store_suite {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
                     super::$name($crate::testing::TestApp::memory().await).await
+                }
+            )*
+        }
+        mod dynamodb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name($crate::testing::TestApp::dynamodb().await).await
                 }
             )*
         }

@@ -305,13 +305,20 @@ async fn last_used_at_moves_at_most_once_a_minute() {
     let app = TestApp::memory().await;
     let store = app.deps.store.as_ref();
     let hash = token_hash("demo-employee-token"); // last used 30 s before NOW
-    let before = store.session(&hash).await.unwrap().unwrap().last_used_at;
+    let before = last_used(store, &hash).await;
     call(&app, create_request(&json!({"token": "demo-employee-token"}))).await;
-    assert_eq!(store.session(&hash).await.unwrap().unwrap().last_used_at, before, "under a minute: no write");
+    assert_eq!(last_used(store, &hash).await, before, "under a minute: no write");
     app.clock.advance(Duration::seconds(30));
     let r = call(&app, create_request(&json!({"token": "demo-employee-token"}))).await;
-    let after = store.session(&hash).await.unwrap().unwrap().last_used_at;
+    let after = last_used(store, &hash).await;
     assert_eq!(after, NOW + Duration::seconds(30));
     assert_eq!(r.body["session"]["last_used_at"], "2026-11-23T12:00:30Z");
     assert_eq!(r.body["session"]["expires_at"], "2026-11-26T12:00:30Z");
+}
+
+async fn last_used(store: &dyn shared::store::Store, hash: &str) -> time::OffsetDateTime {
+    match store.token(hash).await.unwrap() {
+        Some(shared::store::TokenOwner::Session(s)) => s.last_used_at,
+        other => panic!("not a session: {other:?}"),
+    }
 }

@@ -7,7 +7,7 @@ use shared::auth::{hash_password, verify_password, Caller};
 use shared::model::{Client, User};
 use shared::notify::{self, Email};
 use shared::params::{self, Kind, ParamSpec, Params, MAX_STRING, MAX_TEXT};
-use shared::store::{ClientPatch, PasswordChange, PatchError};
+use shared::store::{ClientPatch, ClientScope, PasswordChange, PatchError, UpdatedClient};
 use shared::views::{client_view, APPLICATION_VIEWS, CLIENT_VIEWS, SESSION_VIEWS};
 use shared::{Context, Outcome, ParamError, RouteId, RouteResult, Status};
 
@@ -84,35 +84,42 @@ async fn update(ctx: Context<'_>) -> RouteResult {
     if !denied.is_empty() {
         return Ok(Outcome::params(Status::PermissionDenied, denied));
     }
-    // Stage 16: the client must exist and be visible, exactly as one that does not exist.
     let id = params.int("id").expect("id is required and checked");
-    let Some(client) = ctx.deps.store.client(id).await?.filter(|c| can_see(ctx.caller, c)) else {
-        return Ok(Outcome::param(Status::InvalidParam, "id", NO_SUCH_CLIENT));
-    };
-    // A user with several roles writes with the rights of the roles that see this client.
-    let denied = denied_params(ctx.caller, &params, Some(&client));
-    if !denied.is_empty() {
-        return Ok(Outcome::params(Status::PermissionDenied, denied));
-    }
-    let password = match password_change(&ctx, &params, &client).await? {
-        Ok(change) => change,
-        Err(outcome) => return Ok(outcome),
-    };
+    let scope = scope_of(ctx.caller);
     let fields: Vec<(&'static str, Value)> = params
         .iter()
         .filter(|(name, _)| !CONTROL_PARAMS.contains(name))
         .map(|(name, value)| (name, value.to_json()))
         .collect();
-
     let view = params.view("view", "default");
-    if fields.is_empty() && password.is_none() {
-        // Nothing to write: `updated_at` stays and `data` is the record as it is.
-        return Ok(Outcome::success(render(&ctx, &client, view).await?));
+
+    // Stage 16. A plain field update checks visibility inside the store's conditional write;
+    // a password change, an empty update and a user with several roles read the record first.
+    let mut password = None;
+    if params.contains("password") || fields.is_empty() || has_several_roles(ctx.caller) {
+        // Someone else's client answers exactly as one that does not exist.
+        let Some(client) = ctx.deps.store.client(id).await?.filter(|c| scope.allows(c)) else {
+            return Ok(Outcome::param(Status::InvalidParam, "id", NO_SUCH_CLIENT));
+        };
+        // A user with several roles writes with the rights of the roles that see this client.
+        let denied = denied_params(ctx.caller, &params, Some(&client));
+        if !denied.is_empty() {
+            return Ok(Outcome::params(Status::PermissionDenied, denied));
+        }
+        password = match password_change(&ctx, &params, &client).await? {
+            Ok(change) => change,
+            Err(outcome) => return Ok(outcome),
+        };
+        if fields.is_empty() && password.is_none() {
+            // Nothing to write: `updated_at` stays and `data` is the record as it is.
+            return Ok(Outcome::success(render(&ctx, &client, view).await?));
+        }
     }
+
     let password_changed = password.is_some();
-    let patch = ClientPatch { client_id: client.id, fields, password, now: ctx.now };
-    let updated = match ctx.deps.store.update_client(&patch).await {
-        Ok(c) => c,
+    let patch = ClientPatch { client_id: id, fields, password, now: ctx.now };
+    let UpdatedClient { client, previous_email } = match ctx.deps.store.update_client(&patch, &scope).await {
+        Ok(updated) => updated,
         Err(PatchError::EmailTaken) => {
             return Ok(Outcome::param(Status::InvalidParam, "email", "This email is already used by another client."))
         }
@@ -121,23 +128,32 @@ async fn update(ctx: Context<'_>) -> RouteResult {
     };
 
     let mut emails: Vec<Email> = Vec::new();
-    if !updated.email.eq_ignore_ascii_case(&client.email) {
-        emails.push(notify::client_email_changed(&updated, &client.email));
+    if !client.email.eq_ignore_ascii_case(&previous_email) {
+        emails.push(notify::client_email_changed(&client, &previous_email));
     }
     if password_changed {
-        emails.push(notify::client_password_changed(&updated));
+        emails.push(notify::client_password_changed(&client));
     }
-    let data = render(&ctx, &updated, view).await?;
+    let data = render(&ctx, &client, view).await?;
     Ok(ctx.notify(&emails, data).await)
 }
 
-fn can_see(caller: &Caller, client: &Client) -> bool {
+/// The clients this caller may see (§6).
+fn scope_of(caller: &Caller) -> ClientScope {
     match caller {
-        Caller::Application(_) => true,
-        Caller::Session { user, .. } => {
-            user.employee_id.is_some() || user.client_id == Some(client.id) || liaison_sees(user, client)
-        }
+        Caller::Application(_) => ClientScope::ANY,
+        Caller::Session { user, .. } if user.employee_id.is_some() => ClientScope::ANY,
+        Caller::Session { user, .. } => ClientScope {
+            any: false,
+            own_client: user.client_id,
+            entity_ids: if user.liaison_id.is_some() { user.liaison_entity_ids.clone() } else { Vec::new() },
+        },
     }
+}
+
+/// A client who is also a liaison: which rights apply depends on the target.
+fn has_several_roles(caller: &Caller) -> bool {
+    caller.user().is_some_and(|u| u.employee_id.is_none() && u.client_id.is_some() && u.liaison_id.is_some())
 }
 
 fn liaison_sees(user: &User, client: &Client) -> bool {

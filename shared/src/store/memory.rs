@@ -44,29 +44,21 @@ impl MemoryStore {
     }
 }
 
-fn apply_fields(client: &Client, fields: &[(&'static str, serde_json::Value)]) -> Result<Client, StoreError> {
-    let mut record = serde_json::to_value(client).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    for (field, value) in fields {
-        record[*field] = value.clone();
-    }
-    serde_json::from_value(record).map_err(|e| StoreError::Corrupt(format!("client patch: {e}")))
-}
-
 #[async_trait]
 impl Store for MemoryStore {
-    async fn session(&self, token_hash: &str) -> StoreResult<Option<Session>> {
-        Ok(self.lock().sessions.get(token_hash).cloned())
+    async fn token(&self, token_hash: &str) -> StoreResult<Option<TokenOwner>> {
+        let state = self.lock();
+        if let Some(s) = state.sessions.get(token_hash) {
+            return Ok(Some(TokenOwner::Session(s.clone())));
+        }
+        Ok(state.applications.get(token_hash).cloned().map(TokenOwner::Application))
     }
 
-    async fn touch_session(&self, token_hash: &str, now: OffsetDateTime) -> StoreResult<()> {
-        if let Some(s) = self.lock().sessions.get_mut(token_hash) {
+    async fn touch_session(&self, session: &Session, now: OffsetDateTime) -> StoreResult<()> {
+        if let Some(s) = self.lock().sessions.get_mut(&session.token_hash) {
             s.last_used_at = s.last_used_at.max(now);
         }
         Ok(())
-    }
-
-    async fn application(&self, token_hash: &str) -> StoreResult<Option<Application>> {
-        Ok(self.lock().applications.get(token_hash).cloned())
     }
 
     async fn user(&self, id: u64) -> StoreResult<Option<User>> {
@@ -77,9 +69,10 @@ impl Store for MemoryStore {
         Ok(self.lock().clients.get(&id).cloned())
     }
 
-    async fn update_client(&self, patch: &ClientPatch) -> Result<Client, PatchError> {
+    async fn update_client(&self, patch: &ClientPatch, scope: &ClientScope) -> Result<UpdatedClient, PatchError> {
         let mut state = self.lock();
-        let current = state.clients.get(&patch.client_id).ok_or(PatchError::ClientNotFound)?;
+        let current = state.clients.get(&patch.client_id).filter(|c| scope.allows(c)).ok_or(PatchError::ClientNotFound)?;
+        let previous_email = current.email.clone();
         let old_key = current.email.to_ascii_lowercase();
         let new_key = patch.new_email().map(str::to_ascii_lowercase);
         if let Some(key) = &new_key {
@@ -87,8 +80,7 @@ impl Store for MemoryStore {
                 return Err(PatchError::EmailTaken);
             }
         }
-        let mut updated = apply_fields(current, &patch.fields)?;
-        updated.updated_at = patch.now;
+        let updated = patch.apply_to(current)?;
         // Every check has passed: write everything.
         if let Some(key) = new_key {
             state.client_emails.remove(&old_key);
@@ -103,7 +95,7 @@ impl Store for MemoryStore {
                 .retain(|hash, s| s.user_id != change.user_id || change.keep_session.as_deref() == Some(hash.as_str()));
         }
         state.clients.insert(patch.client_id, updated.clone());
-        Ok(updated)
+        Ok(UpdatedClient { client: updated, previous_email })
     }
 
     async fn entity(&self, id: u64) -> StoreResult<Option<Entity>> {

@@ -4,6 +4,7 @@
 //! entity create with its id and unique keys) is one call, so every implementation can make it
 //! one transaction.
 
+pub mod dynamodb;
 pub mod memory;
 
 use async_trait::async_trait;
@@ -38,6 +39,18 @@ pub struct ClientPatch {
 impl ClientPatch {
     pub fn new_email(&self) -> Option<&str> {
         self.fields.iter().find(|(f, _)| *f == "email").and_then(|(_, v)| v.as_str())
+    }
+
+    /// `client` with the patch's fields and `updated_at` applied.
+    pub fn apply_to(&self, client: &Client) -> StoreResult<Client> {
+        let mut record = serde_json::to_value(client).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        for (field, value) in &self.fields {
+            record[*field] = value.clone();
+        }
+        let mut updated: Client =
+            serde_json::from_value(record).map_err(|e| StoreError::Corrupt(format!("client patch: {e}")))?;
+        updated.updated_at = self.now;
+        Ok(updated)
     }
 }
 
@@ -98,18 +111,52 @@ pub enum RecordKind {
     Service,
 }
 
+/// What a token belongs to: sessions and applications share one lookup.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TokenOwner {
+    Session(Session),
+    Application(Application),
+}
+
+/// Which clients a caller may see (CONTRACT §6), checked inside the update itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientScope {
+    pub any: bool,
+    /// The caller's own client.
+    pub own_client: Option<u64>,
+    /// Clients of these entities (a liaison's).
+    pub entity_ids: Vec<u64>,
+}
+
+impl ClientScope {
+    pub const ANY: ClientScope = ClientScope { any: true, own_client: None, entity_ids: Vec::new() };
+
+    pub fn allows(&self, client: &Client) -> bool {
+        self.any
+            || self.own_client == Some(client.id)
+            || client.entity_id.is_some_and(|e| self.entity_ids.contains(&e))
+    }
+}
+
+/// A client after an update, with its email before it (for the change notification).
+#[derive(Debug, Clone)]
+pub struct UpdatedClient {
+    pub client: Client,
+    pub previous_email: String,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync {
-    async fn session(&self, token_hash: &str) -> StoreResult<Option<Session>>;
-    /// Moves `last_used_at` forward to `now` (never backward).
-    async fn touch_session(&self, token_hash: &str, now: OffsetDateTime) -> StoreResult<()>;
-    async fn application(&self, token_hash: &str) -> StoreResult<Option<Application>>;
+    async fn token(&self, token_hash: &str) -> StoreResult<Option<TokenOwner>>;
+    /// Moves a session's `last_used_at` forward to `now` (never backward).
+    async fn touch_session(&self, session: &Session, now: OffsetDateTime) -> StoreResult<()>;
     async fn user(&self, id: u64) -> StoreResult<Option<User>>;
 
     async fn client(&self, id: u64) -> StoreResult<Option<Client>>;
-    /// Applies the patch atomically: only the listed fields change, the email's uniqueness
-    /// guard moves with it, and a password change revokes the user's other sessions.
-    async fn update_client(&self, patch: &ClientPatch) -> Result<Client, PatchError>;
+    /// Applies the patch atomically to a client in `scope` (else `ClientNotFound`): only the
+    /// listed fields change, the email's uniqueness guard moves with it, and a password change
+    /// revokes the user's other sessions.
+    async fn update_client(&self, patch: &ClientPatch, scope: &ClientScope) -> Result<UpdatedClient, PatchError>;
 
     async fn entity(&self, id: u64) -> StoreResult<Option<Entity>>;
     /// Allocates the next entity id and writes the entity with its unique slug and email.

@@ -1,5 +1,6 @@
 //! `planocore`: the local CLI (CONTRACT §12).
 
+mod admin;
 mod serve;
 
 use std::net::SocketAddr;
@@ -9,6 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
 #[command(name = "planocore", about = "PlanOcore Clients & Entities API: local server and tools")]
+#[command(after_help = "Environment: TABLE_NAME (default planocore), DYNAMODB_ENDPOINT, AWS_REGION, RUST_LOG")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -21,27 +23,86 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:3000")]
         addr: SocketAddr,
-        /// Fixture to load instead of the demo fixture (its tokens are not printed).
+        /// Fixture to load (the memory store loads the demo fixture without it; its tokens are
+        /// not printed).
         #[arg(long)]
         seed: Option<PathBuf>,
         /// Where the data lives.
         #[arg(long, value_enum, default_value_t = StoreKind::Memory)]
         store: StoreKind,
     },
+    /// The DynamoDB table.
+    Table {
+        #[command(subcommand)]
+        action: TableAction,
+    },
+    /// Write a fixture into the DynamoDB table, raise the id counters, sync the routes.
+    Seed { file: PathBuf },
+    /// The route registry (route names like clients.update).
+    Routes {
+        #[command(subcommand)]
+        action: RoutesAction,
+    },
+    /// The service records (service names like clients).
+    Services {
+        #[command(subcommand)]
+        action: ServicesAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum TableAction {
+    /// Create the table with the same schema as template.yaml.
+    Create,
+}
+
+#[derive(Subcommand)]
+enum RoutesAction {
+    /// Create the missing route and service records as deployed; existing ones are left alone.
+    Sync {
+        /// Reset every record to deployed.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Show every route with its record and its service's record.
+    List,
+    /// Take a route out of service (the kill switch).
+    Disable { route: String },
+    /// Put a route back into service.
+    Enable { route: String },
+}
+
+#[derive(Subcommand)]
+enum ServicesAction {
+    Disable { service: String },
+    Enable { service: String },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
 enum StoreKind {
     /// An embedded in-memory store, loaded from the fixture at start.
     Memory,
+    /// The DynamoDB table named by TABLE_NAME (at DYNAMODB_ENDPOINT, if set).
+    Dynamodb,
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     shared::init_logging(true);
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Serve { addr, seed, store: StoreKind::Memory } => serve::run(addr, seed).await,
+    let result = match Cli::parse().command {
+        Command::Serve { addr, seed, store } => serve::run(addr, seed, store).await,
+        Command::Table { action: TableAction::Create } => admin::table_create().await,
+        Command::Seed { file } => admin::seed(&file).await,
+        Command::Routes { action } => match action {
+            RoutesAction::Sync { force } => admin::routes_sync(force).await,
+            RoutesAction::List => admin::routes_list().await,
+            RoutesAction::Disable { route } => admin::set_route(&route, false).await,
+            RoutesAction::Enable { route } => admin::set_route(&route, true).await,
+        },
+        Command::Services { action } => match action {
+            ServicesAction::Disable { service } => admin::set_service(&service, false).await,
+            ServicesAction::Enable { service } => admin::set_service(&service, true).await,
+        },
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

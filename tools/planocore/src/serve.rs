@@ -14,6 +14,10 @@ use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 use shared::envelope::{Envelope, Outcome, Status};
 use shared::store::memory::MemoryStore;
+use shared::store::Store;
+
+use crate::admin::load_seed;
+use crate::StoreKind;
 use shared::{Deps, RouteId};
 use tokio::net::TcpListener;
 
@@ -22,15 +26,23 @@ const MAX_SERVER_BODY: usize = 10 * 1024 * 1024;
 
 const DEMO_FIXTURE: &str = include_str!("../demo-fixture.json");
 
-pub async fn run(addr: SocketAddr, seed: Option<PathBuf>) -> Result<(), String> {
-    let (text, demo) = match &seed {
-        Some(path) => (std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?, false),
-        None => (DEMO_FIXTURE.to_string(), true),
+pub async fn run(addr: SocketAddr, seed: Option<PathBuf>, kind: StoreKind) -> Result<(), String> {
+    let store: Arc<dyn Store> = match kind {
+        StoreKind::Memory => Arc::new(MemoryStore::new()),
+        StoreKind::Dynamodb => Arc::new(shared::config::dynamodb_store().await),
     };
-    let deps = Deps::new(Arc::new(MemoryStore::new()));
-    let fixture = shared::fixture::parse(&text, deps.clock.now()).map_err(|e| e.to_string())?;
-    deps.store.load_fixture(&fixture).await.map_err(|e| e.to_string())?;
-    shared::registry::sync(deps.store.as_ref(), false).await.map_err(|e| e.to_string())?;
+    let demo = seed.is_none() && matches!(kind, StoreKind::Memory);
+    match (&seed, kind) {
+        (Some(path), _) => load_seed(store.as_ref(), path).await?,
+        (None, StoreKind::Memory) => {
+            let fixture = shared::fixture::parse(DEMO_FIXTURE, time::OffsetDateTime::now_utc()).map_err(|e| e.to_string())?;
+            store.load_fixture(&fixture).await.map_err(|e| e.to_string())?;
+            shared::registry::sync(store.as_ref(), false).await.map_err(|e| e.to_string())?;
+        }
+        // The table is used as it is; an unreachable store is reported per request.
+        (None, StoreKind::Dynamodb) => {}
+    }
+    let deps = Deps::new(store);
 
     let listener = TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;

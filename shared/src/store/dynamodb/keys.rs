@@ -1,0 +1,150 @@
+//! The single-table key layout: the one place that knows how records map to DynamoDB keys.
+//!
+//! | record             | PK                       | SK                   | GSI1PK / GSI1SK          |
+//! |--------------------|--------------------------|----------------------|--------------------------|
+//! | session            | `TOKEN#<sha256>`         | `TOKEN`              | `USER#<id>` / `TOKEN#…`  |
+//! | application        | `TOKEN#<sha256>`         | `TOKEN`              |                          |
+//! | user               | `USER#<id>`              | `USER`               |                          |
+//! | client             | `CLIENT#<id>`            | `CLIENT`             |                          |
+//! | client email guard | `CLIENT_EMAIL#<lower>`   | `GUARD`              |                          |
+//! | entity             | `ENTITY#<id>`            | `ENTITY`             |                          |
+//! | entity slug guard  | `ENTITY_SLUG#<slug>`     | `GUARD`              |                          |
+//! | entity email guard | `ENTITY_EMAIL#<lower>`   | `GUARD`              |                          |
+//! | integration        | `INTEGRATION#<id>`       | `INTEGRATION`        |                          |
+//! | id counter         | `COUNTER#<kind>`         | `COUNTER`            |                          |
+//! | registry record    | `REGISTRY`               | `ROUTE#<n>` / `SERVICE#<n>` |                   |
+//!
+//! Sessions and applications share the `TOKEN#` key so that a token is one read. The GSI
+//! finds a user's sessions to revoke them. Session items carry `expires_ttl` (epoch seconds,
+//! 30 days past expiry) for the table's TTL; expiry itself is decided in code.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::store::RecordKind;
+
+pub const PK: &str = "PK";
+pub const SK: &str = "SK";
+pub const GSI1: &str = "GSI1";
+pub const GSI1PK: &str = "GSI1PK";
+pub const GSI1SK: &str = "GSI1SK";
+pub const TTL_ATTRIBUTE: &str = "expires_ttl";
+/// The attribute that tells a session from an application under a `TOKEN#` key.
+pub const TOKEN_KIND: &str = "token_kind";
+/// The owner id on a guard item, and the value of a counter.
+pub const OWNER: &str = "owner";
+pub const COUNTER_VALUE: &str = "value";
+
+pub type Key = HashMap<String, AttributeValue>;
+
+fn key(pk: String, sk: &str) -> Key {
+    HashMap::from([(PK.to_string(), AttributeValue::S(pk)), (SK.to_string(), AttributeValue::S(sk.to_string()))])
+}
+
+pub fn token(hash: &str) -> Key {
+    key(format!("TOKEN#{hash}"), "TOKEN")
+}
+
+pub fn user_sessions_pk(user_id: u64) -> String {
+    format!("USER#{user_id}")
+}
+
+pub fn session_gsi(user_id: u64, hash: &str) -> [(String, AttributeValue); 2] {
+    [
+        (GSI1PK.to_string(), AttributeValue::S(user_sessions_pk(user_id))),
+        (GSI1SK.to_string(), AttributeValue::S(format!("TOKEN#{hash}"))),
+    ]
+}
+
+pub fn user(id: u64) -> Key {
+    key(format!("USER#{id}"), "USER")
+}
+
+pub fn client(id: u64) -> Key {
+    key(format!("CLIENT#{id}"), "CLIENT")
+}
+
+pub fn client_email(email: &str) -> Key {
+    key(format!("CLIENT_EMAIL#{}", email.to_ascii_lowercase()), "GUARD")
+}
+
+pub fn entity(id: u64) -> Key {
+    key(format!("ENTITY#{id}"), "ENTITY")
+}
+
+pub fn entity_slug(slug: &str) -> Key {
+    key(format!("ENTITY_SLUG#{slug}"), "GUARD")
+}
+
+pub fn entity_email(email: &str) -> Key {
+    key(format!("ENTITY_EMAIL#{}", email.to_ascii_lowercase()), "GUARD")
+}
+
+pub fn integration(id: u64) -> Key {
+    key(format!("INTEGRATION#{id}"), "INTEGRATION")
+}
+
+pub fn entity_counter() -> Key {
+    key("COUNTER#entity".to_string(), "COUNTER")
+}
+
+pub const REGISTRY_PK: &str = "REGISTRY";
+
+pub fn registry(kind: RecordKind, name: &str) -> Key {
+    let prefix = match kind {
+        RecordKind::Route => "ROUTE",
+        RecordKind::Service => "SERVICE",
+    };
+    key(REGISTRY_PK.to_string(), &format!("{prefix}#{name}"))
+}
+
+/// Which registry record a sort key names.
+pub fn registry_kind(sk: &str) -> Option<(RecordKind, &str)> {
+    if let Some(name) = sk.strip_prefix("ROUTE#") {
+        Some((RecordKind::Route, name))
+    } else {
+        sk.strip_prefix("SERVICE#").map(|name| (RecordKind::Service, name))
+    }
+}
+
+/// A guard item: the unique value's key plus the id that owns it.
+pub fn guard(key: Key, owner: u64) -> Key {
+    let mut item = key;
+    item.insert(OWNER.to_string(), AttributeValue::N(owner.to_string()));
+    item
+}
+
+/// Client fields that a patch may set (everything the API writes); the update expression is
+/// generated only over these names.
+pub const CLIENT_WRITABLE: &[&str] = &[
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "active",
+    "assistant_first_name",
+    "assistant_last_name",
+    "assistant_phone",
+    "assistant_emails",
+    "additional_emails",
+    "employee_notes",
+    "realtor_license",
+    "bio",
+    "display_name",
+    "use_display_name",
+    "display_email",
+    "use_display_email",
+    "display_phone",
+    "use_display_phone",
+    "branding_name",
+    "branding_website",
+    "branding_notes",
+    "branding_phone",
+    "branding_address",
+    "branding_address2",
+    "branding_city",
+    "branding_province_iso",
+    "branding_postal_code",
+    "use_parent_branding",
+];
