@@ -29,14 +29,35 @@ pub fn dynamodb_endpoint() -> Option<String> {
     env("DYNAMODB_ENDPOINT")
 }
 
-/// Shared SDK settings: one rustls (ring) HTTPS client, and timeouts and retries bounded so that
-/// an unreachable store fails a request within about 3 seconds, never a Lambda timeout.
+/// How long one SDK call may take.
+#[derive(Debug, Clone, Copy)]
+pub struct SdkTimeouts {
+    pub connect: Duration,
+    pub attempt: Duration,
+    pub operation: Duration,
+}
+
+impl SdkTimeouts {
+    /// DynamoDB answers in milliseconds: a call that takes seconds has failed, and an
+    /// unreachable store fails a request within about 3 seconds, never a Lambda timeout.
+    pub const PRODUCTION: SdkTimeouts = SdkTimeouts {
+        connect: Duration::from_millis(1000),
+        attempt: Duration::from_millis(1500),
+        operation: Duration::from_millis(3000),
+    };
+}
+
+/// Shared SDK settings: one rustls (ring) HTTPS client, bounded timeouts and retries.
 pub async fn aws_config(endpoint: Option<&str>) -> aws_config::SdkConfig {
+    aws_config_with(endpoint, SdkTimeouts::PRODUCTION).await
+}
+
+pub async fn aws_config_with(endpoint: Option<&str>, limits: SdkTimeouts) -> aws_config::SdkConfig {
     let http = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
     let timeouts = TimeoutConfig::builder()
-        .connect_timeout(Duration::from_millis(1000))
-        .operation_attempt_timeout(Duration::from_millis(1500))
-        .operation_timeout(Duration::from_millis(3000))
+        .connect_timeout(limits.connect)
+        .operation_attempt_timeout(limits.attempt)
+        .operation_timeout(limits.operation)
         .build();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(http)
@@ -57,6 +78,10 @@ pub async fn aws_config(endpoint: Option<&str>) -> aws_config::SdkConfig {
 
 pub async fn dynamodb_client(endpoint: Option<&str>) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(&aws_config(endpoint).await)
+}
+
+pub async fn dynamodb_client_with(endpoint: Option<&str>, limits: SdkTimeouts) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&aws_config_with(endpoint, limits).await)
 }
 
 /// The DynamoDB store from `TABLE_NAME`, `DYNAMODB_ENDPOINT` and the AWS environment.

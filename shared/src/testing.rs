@@ -34,6 +34,8 @@ pub struct TestApp {
     pub deps: Deps,
     pub clock: Arc<FixedClock>,
     pub notifier: Arc<RecordingNotifier>,
+    /// The same store as `deps.store` when it is DynamoDB, for raw reads of the table.
+    pub dynamo: Option<Arc<crate::store::dynamodb::DynamoStore>>,
 }
 
 impl TestApp {
@@ -50,7 +52,7 @@ impl TestApp {
             notifier: notifier.clone(),
             registry: RegistryCache::new(std::time::Duration::ZERO),
         };
-        TestApp { deps, clock, notifier }
+        TestApp { deps, clock, notifier, dynamo: None }
     }
 
     pub async fn memory() -> TestApp {
@@ -59,13 +61,24 @@ impl TestApp {
 
     /// The demo fixture in a fresh table of the local DynamoDB emulator.
     pub async fn dynamodb() -> TestApp {
-        TestApp::on(Arc::new(fresh_dynamodb_table().await)).await
+        let store = Arc::new(fresh_dynamodb_table().await);
+        let mut app = TestApp::on(store.clone()).await;
+        app.dynamo = Some(store);
+        app
     }
 }
 
+/// moto is a single Python process that serves every test of a run at once: under the
+/// concurrency tests a call can queue for seconds. The fault tests use the production limits.
+pub const EMULATOR_TIMEOUTS: crate::config::SdkTimeouts = crate::config::SdkTimeouts {
+    connect: std::time::Duration::from_secs(2),
+    attempt: std::time::Duration::from_secs(6),
+    operation: std::time::Duration::from_secs(7),
+};
+
 /// A new, empty table on the local emulator, named uniquely so tests never share data.
 pub async fn fresh_dynamodb_table() -> crate::store::dynamodb::DynamoStore {
-    let client = crate::config::dynamodb_client(Some(emulator::endpoint())).await;
+    let client = crate::config::dynamodb_client_with(Some(emulator::endpoint()), EMULATOR_TIMEOUTS).await;
     let table = format!("test-{}", uuid::Uuid::new_v4().simple());
     crate::store::dynamodb::create_table(&client, &table).await.expect("test table created on the emulator");
     crate::store::dynamodb::DynamoStore::new(client, table)
@@ -81,8 +94,8 @@ pub mod emulator {
     /// Set by `scripts/test`, which installs and starts moto for the whole run.
     pub const ENDPOINT_VAR: &str = "PLANOCORE_TEST_DYNAMODB_ENDPOINT";
 
-    /// The emulator's URL: from `PLANOCORE_TEST_DYNAMODB_ENDPOINT`, else a `moto_server`
-    /// started from the project's `.venv` for this test process. Without either the test fails,
+    /// The emulator's URL: from `PLANOCORE_TEST_DYNAMODB_ENDPOINT`, else moto started from the
+    /// project's `.venv` (through `scripts/moto_server.py`) for this test process. Without either the test fails,
     /// saying how to run the tests: it never skips.
     pub fn endpoint() -> &'static str {
         static ENDPOINT: OnceLock<String> = OnceLock::new();
@@ -93,8 +106,9 @@ pub mod emulator {
     }
 
     fn start_moto() -> String {
-        let moto = super::repo_root().join(".venv/bin/moto_server");
-        if !moto.exists() {
+        let python = super::repo_root().join(".venv/bin/python");
+        let launcher = super::repo_root().join("scripts/moto_server.py");
+        if !super::repo_root().join(".venv/bin/moto_server").exists() {
             panic!(
                 "The DynamoDB tests need a local DynamoDB-compatible server and found none.\n\
                  Run the tests with ./scripts/test (it installs moto into .venv and starts it), or\n\
@@ -104,11 +118,11 @@ pub mod emulator {
         let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
         // The watchdog shell stops moto when this test process ends, however it ends.
         let script = format!(
-            "\"$0\" -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; while kill -0 {parent} 2>/dev/null; do sleep 1; done; kill $m",
+            "\"$0\" \"$1\" {port} >/dev/null 2>&1 & m=$!; while kill -0 {parent} 2>/dev/null; do sleep 1; done; kill $m",
             parent = std::process::id()
         );
         Command::new("sh")
-            .args(["-c", &script, moto.to_str().expect("UTF-8 path")])
+            .args(["-c", &script, python.to_str().expect("UTF-8 path"), launcher.to_str().expect("UTF-8 path")])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

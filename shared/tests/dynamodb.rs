@@ -1,0 +1,232 @@
+//! The DynamoDB store against the local emulator: registry and kill switch, the key layout's
+//! guards and TTLs, re-seeding, and what requests answer when the store goes away.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+use lambda_http::http::Method;
+use serde_json::json;
+use shared::auth::token_hash;
+use shared::fixture;
+use shared::model::{Actor, ActorKind, Address};
+use shared::pipeline::handle;
+use shared::registry::{self, RegistryCache};
+use shared::store::dynamodb::{keys, DynamoStore};
+use shared::store::{CreateError, EntityDraft, RecordKind, Store};
+use shared::testing::{emulator, fresh_dynamodb_table, request, Reply, TestApp, NOW};
+use shared::{Context, Deps, Outcome, RouteId, RouteResult};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+fn read_token(ctx: Context<'_>) -> BoxFuture<'_, RouteResult> {
+    async move { Ok(Outcome::success(json!({"caller": ctx.caller.actor_id()}))) }.boxed()
+}
+
+fn create_request() -> lambda_http::Request {
+    request(Method::POST, "/api/v1/entities/create", Some("application/json"), r#"{"token":"demo-employee-token"}"#)
+}
+
+async fn call(deps: &Deps) -> Reply {
+    Reply::from_response(handle(deps, RouteId::EntitiesCreate, read_token, create_request()).await)
+}
+
+async fn raw_item(store: &DynamoStore, key: keys::Key) -> Option<keys::Key> {
+    store.client().get_item().table_name(store.table()).set_key(Some(key)).send().await.unwrap().item
+}
+
+#[tokio::test]
+async fn registry_sync_kill_switch_and_force() {
+    let store = Arc::new(fresh_dynamodb_table().await);
+    let deps = Deps { registry: RegistryCache::new(Duration::ZERO), ..Deps::new(store.clone()) };
+    assert_eq!(call(&deps).await.status(), "route-not-found", "an empty table has no route records");
+    assert_eq!(registry::sync(store.as_ref(), false).await.unwrap(), 4);
+    assert_eq!(registry::sync(store.as_ref(), false).await.unwrap(), 0, "sync never rewrites");
+    assert_eq!(call(&deps).await.status(), "invalid-token", "routed, then no such session");
+
+    registry::set_deployed(store.as_ref(), RecordKind::Route, "entities.create", false).await.unwrap();
+    assert_eq!(call(&deps).await.status(), "route-not-found");
+    registry::sync(store.as_ref(), false).await.unwrap();
+    assert_eq!(call(&deps).await.status(), "route-not-found", "a disabled route stays disabled across sync");
+    registry::set_deployed(store.as_ref(), RecordKind::Service, "entities", false).await.unwrap();
+    registry::set_deployed(store.as_ref(), RecordKind::Route, "entities.create", true).await.unwrap();
+    assert_eq!(call(&deps).await.status(), "service-not-found");
+    assert_eq!(registry::sync(store.as_ref(), true).await.unwrap(), 4);
+    assert_eq!(call(&deps).await.status(), "invalid-token");
+}
+
+#[tokio::test]
+async fn sessions_carry_a_ttl_thirty_days_past_expiry_and_touch_moves_it() {
+    let app = TestApp::dynamodb().await;
+    let store = dynamo(&app);
+    let item = raw_item(store, keys::token(&token_hash("demo-client-token"))).await.unwrap();
+    // Created NOW-1h, last used NOW-5m: expires at the idle limit, NOW-5m+72h.
+    let expiry = NOW - time::Duration::minutes(5) + time::Duration::hours(72);
+    let ttl = (expiry + time::Duration::days(30)).unix_timestamp().to_string();
+    assert_eq!(item[keys::TTL_ATTRIBUTE], AttributeValue::N(ttl));
+    let remember = raw_item(store, keys::token(&token_hash("demo-remember-token"))).await.unwrap();
+    assert!(!remember.contains_key(keys::TTL_ATTRIBUTE), "a remember_me session never expires");
+
+    app.clock.advance(time::Duration::minutes(10));
+    assert_eq!(call(&app.deps).await.status(), "action-successful");
+    let touched = raw_item(store, keys::token(&token_hash("demo-employee-token"))).await.unwrap();
+    assert_eq!(touched["last_used_at"], AttributeValue::S("2026-11-23T12:10:00Z".into()));
+    let new_ttl = (NOW + time::Duration::minutes(10) + time::Duration::hours(72) + time::Duration::days(30)).unix_timestamp();
+    assert_eq!(touched[keys::TTL_ATTRIBUTE], AttributeValue::N(new_ttl.to_string()));
+}
+
+fn dynamo(app: &TestApp) -> &DynamoStore {
+    app.dynamo.as_deref().expect("a DynamoDB test app")
+}
+
+fn draft(slug: &str, email: &str, integration_id: u64) -> EntityDraft {
+    EntityDraft {
+        integration_id,
+        entity_slug: slug.into(),
+        email: email.into(),
+        name: "N".into(),
+        address: Address::default(),
+        operational_transaction_emails: vec![],
+        order_completion_emails: vec![],
+        active: true,
+        created_by: Actor { kind: ActorKind::User, id: 11 },
+        now: NOW,
+    }
+}
+
+#[tokio::test]
+async fn a_refused_create_leaves_no_guard_and_ids_never_repeat() {
+    let store = fresh_dynamodb_table().await;
+    let fx = fixture::parse(&shared::testing::demo_fixture_text(), NOW).unwrap();
+    store.load_fixture(&fx).await.unwrap();
+    let first = store.create_entity(&draft("one", "one@x.io", 7)).await.unwrap();
+    assert_eq!(first.id, 7, "ids continue after the fixture's largest");
+    assert!(matches!(
+        store.create_entity(&draft("one", "fresh@x.io", 7)).await,
+        Err(CreateError::Taken { slug_taken: true, email_taken: false })
+    ));
+    assert!(raw_item(&store, keys::entity_email("fresh@x.io")).await.is_none(), "no guard without its record");
+    assert!(matches!(store.create_entity(&draft("two", "two@x.io", 99)).await, Err(CreateError::IntegrationNotFound)));
+    assert!(raw_item(&store, keys::entity_slug("two")).await.is_none());
+    let second = store.create_entity(&draft("two", "two@x.io", 8)).await.unwrap();
+    assert!(second.id > first.id, "a refused create may leave a gap, never a repeat");
+    let guard = raw_item(&store, keys::entity_slug("two")).await.unwrap();
+    assert_eq!(guard[keys::OWNER], AttributeValue::N(second.id.to_string()));
+}
+
+#[tokio::test]
+async fn seeding_again_is_harmless_and_keeps_counters_and_kill_switches() {
+    let store = fresh_dynamodb_table().await;
+    let fx = fixture::parse(&shared::testing::demo_fixture_text(), NOW).unwrap();
+    store.load_fixture(&fx).await.unwrap();
+    registry::sync(&store, false).await.unwrap();
+    let created = store.create_entity(&draft("after-seed", "after@x.io", 7)).await.unwrap();
+    registry::set_deployed(&store, RecordKind::Route, "clients.update", false).await.unwrap();
+
+    store.load_fixture(&fx).await.unwrap();
+    registry::sync(&store, false).await.unwrap();
+    let next = store.create_entity(&draft("after-reseed", "again@x.io", 7)).await.unwrap();
+    assert!(next.id > created.id, "the counter never goes back");
+    let snapshot = store.registry().await.unwrap();
+    assert!(snapshot.routes.iter().any(|r| r.name == "clients.update" && !r.deployed));
+    assert!(matches!(
+        store.create_entity(&draft("acme-realty", "z@x.io", 7)).await,
+        Err(CreateError::Taken { slug_taken: true, .. })
+    ));
+
+    // A fixture that changes a client's email moves its guard: the old email is free again.
+    let moved = shared::testing::demo_fixture_text().replace("ada@example.com", "ada@moved.example");
+    store.load_fixture(&fixture::parse(&moved, NOW).unwrap()).await.unwrap();
+    assert!(raw_item(&store, keys::client_email("ada@example.com")).await.is_none());
+    assert!(raw_item(&store, keys::client_email("ADA@moved.example")).await.is_some());
+}
+
+/// A TCP forwarder to the emulator that can be cut, to stop the store under a running app.
+struct Proxy {
+    url: String,
+    tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    /// Forwards to the emulator; with `black_hole`, accepts connections and never answers.
+    async fn start(black_hole: bool) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let upstream = emulator::endpoint().trim_start_matches("http://").to_string();
+        let tasks = Arc::new(Mutex::new(Vec::new()));
+        let conns = tasks.clone();
+        let accept = tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else { return };
+                let upstream = upstream.clone();
+                let conn = tokio::spawn(async move {
+                    if black_hole {
+                        tokio::time::sleep(Duration::from_secs(3600)).await;
+                        drop(inbound);
+                        return;
+                    }
+                    if let Ok(mut out) = TcpStream::connect(&upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                    }
+                });
+                conns.lock().unwrap().push(conn);
+            }
+        });
+        tasks.lock().unwrap().push(accept);
+        Proxy { url, tasks }
+    }
+
+    /// Closes the listener and every open connection: the store is gone.
+    fn stop(&self) {
+        for task in self.tasks.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+}
+
+/// The demo app on a fresh table, reached through `proxy`.
+async fn app_behind(proxy: &Proxy) -> TestApp {
+    let real = fresh_dynamodb_table().await;
+    let client = shared::config::dynamodb_client(Some(&proxy.url)).await;
+    let store = Arc::new(DynamoStore::new(client, real.table()));
+    let mut app = TestApp::on(store.clone()).await;
+    app.dynamo = Some(store);
+    app
+}
+
+#[tokio::test]
+async fn a_stopped_store_answers_identify_request_error_or_application_crash_in_time() {
+    let proxy = Proxy::start(false).await;
+    let mut app = app_behind(&proxy).await;
+    app.deps.registry = RegistryCache::new(Duration::from_secs(300));
+    assert_eq!(call(&app.deps).await.status(), "action-successful");
+
+    proxy.stop();
+    // The registry is cached, so the route is identified; reading the session fails.
+    let started = Instant::now();
+    let r = call(&app.deps).await;
+    assert_eq!((r.status(), r.code), ("application-crash", 500));
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(!r.body.to_string().contains("127.0.0.1") && !r.body.to_string().contains(dynamo(&app).table()));
+
+    app.deps.registry = RegistryCache::new(Duration::ZERO);
+    let started = Instant::now();
+    let r = call(&app.deps).await;
+    assert_eq!((r.status(), r.code), ("identify-request-error", 500));
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn a_store_that_never_answers_is_answered_before_any_lambda_timeout() {
+    let table = fresh_dynamodb_table().await;
+    let hole = Proxy::start(true).await;
+    let client = shared::config::dynamodb_client(Some(&hole.url)).await;
+    let deps = Deps::new(Arc::new(DynamoStore::new(client, table.table())));
+    let started = Instant::now();
+    let r = call(&deps).await;
+    assert_eq!((r.status(), r.code), ("identify-request-error", 500));
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    hole.stop();
+}

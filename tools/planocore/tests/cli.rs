@@ -1,0 +1,123 @@
+//! The DynamoDB commands of `planocore` against the local emulator: table, seed, the route
+//! registry and its kill switch, and `serve --store dynamodb`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::Value;
+use shared::testing::{emulator, repo_root};
+
+/// `planocore` with the emulator and a table of the test's own.
+fn planocore(table: &str, args: &[&str]) -> Output {
+    command(table, args).output().expect("planocore runs")
+}
+
+fn command(table: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_planocore"));
+    cmd.args(args)
+        .env("TABLE_NAME", table)
+        .env("DYNAMODB_ENDPOINT", emulator::endpoint())
+        .env("AWS_REGION", "us-east-1")
+        .env("REGISTRY_CACHE_SECONDS", "0")
+        .env("RUST_LOG", "warn");
+    cmd
+}
+
+fn ok(out: Output) -> String {
+    assert!(out.status.success(), "failed: {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn table() -> String {
+    format!("cli-{}", uuid::Uuid::new_v4().simple())
+}
+
+struct Server(Child, String);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(mut cmd: Command) -> Server {
+    let mut child = cmd.stdout(Stdio::piped()).spawn().expect("serve starts");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    let addr = first.trim().strip_prefix("planocore: listening on http://").unwrap_or_else(|| panic!("{first}")).to_string();
+    Server(child, addr)
+}
+
+/// A POST of `body` to Entities Create, answered as JSON.
+fn create(addr: &str, body: &str) -> Value {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "POST /api/v1/entities/create HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    serde_json::from_str(raw.split_once("\r\n\r\n").unwrap().1).unwrap()
+}
+
+const NEW_ENTITY: &str = r#"{"token":"demo-employee-token","integration_id":8,"entity_slug":"cli-made","email":"cli@made.example",
+  "name":"CLI","active":true,"address":{"street":"s","city":"c","state":"CO","country":"US","postal_code":"1"}}"#;
+
+#[test]
+fn table_seed_registry_and_serve_on_dynamodb() {
+    let t = table();
+    assert!(ok(planocore(&t, &["table", "create"])).contains("created"));
+    assert!(ok(planocore(&t, &["table", "create"])).contains("already exists"));
+    let fixture = repo_root().join("tools/planocore/demo-fixture.json");
+    let fixture = fixture.to_str().unwrap();
+    ok(planocore(&t, &["seed", fixture]));
+    let list = ok(planocore(&t, &["routes", "list"]));
+    assert!(list.contains("clients.update") && list.contains("route deployed, service deployed"), "{list}");
+
+    ok(planocore(&t, &["routes", "disable", "entities.create"]));
+    ok(planocore(&t, &["seed", fixture]));
+    ok(planocore(&t, &["routes", "sync"]));
+    let list = ok(planocore(&t, &["routes", "list"]));
+    assert!(list.lines().any(|l| l.starts_with("entities.create") && l.contains("route disabled")), "{list}");
+
+    let server = serve(command(&t, &["serve", "--addr", "127.0.0.1:0", "--store", "dynamodb"]));
+    assert_eq!(create(&server.1, NEW_ENTITY)["status"], "route-not-found", "the kill switch holds across seed and serve");
+    ok(planocore(&t, &["routes", "enable", "entities.create"]));
+    let made = create(&server.1, NEW_ENTITY);
+    assert_eq!(made["status"], "action-successful", "{made}");
+    assert_eq!(made["data"]["id"], 7, "the counter was raised to the fixture's largest id");
+    ok(planocore(&t, &["services", "disable", "entities"]));
+    assert_eq!(create(&server.1, NEW_ENTITY)["status"], "service-not-found");
+    ok(planocore(&t, &["routes", "sync", "--force"]));
+    assert_eq!(create(&server.1, NEW_ENTITY)["status"], "invalid-param", "back in service; the slug is taken now");
+}
+
+#[test]
+fn unknown_names_and_an_unreachable_store_are_clear_errors() {
+    let t = table();
+    let out = planocore(&t, &["routes", "disable", "clients.delete"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown route 'clients.delete'"));
+    let out = planocore(&t, &["services", "enable", "billing"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown service 'billing'"));
+
+    let out = command(&t, &["routes", "list"]).env("DYNAMODB_ENDPOINT", "http://127.0.0.1:9").output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unavailable") && err.contains("127.0.0.1:9"), "{err}");
+}
+
+#[test]
+fn serve_on_an_unreachable_store_still_listens_and_answers_in_the_envelope() {
+    let t = table();
+    let mut cmd = command(&t, &["serve", "--addr", "127.0.0.1:0", "--store", "dynamodb"]);
+    cmd.env("DYNAMODB_ENDPOINT", "http://127.0.0.1:9");
+    let server = serve(cmd);
+    let r = create(&server.1, NEW_ENTITY);
+    assert_eq!(r["status"], "identify-request-error");
+    assert!(!r.to_string().contains("127.0.0.1:9"));
+}
