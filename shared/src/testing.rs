@@ -78,10 +78,65 @@ pub const EMULATOR_TIMEOUTS: crate::config::SdkTimeouts = crate::config::SdkTime
 
 /// A new, empty table on the local emulator, named uniquely so tests never share data.
 pub async fn fresh_dynamodb_table() -> crate::store::dynamodb::DynamoStore {
-    let client = crate::config::dynamodb_client_with(Some(emulator::endpoint()), EMULATOR_TIMEOUTS).await;
+    fresh_recorded_table(None).await
+}
+
+/// Like [`fresh_dynamodb_table`], with every DynamoDB call the store makes noted by `recorder`.
+pub async fn fresh_recorded_table(recorder: Option<CallRecorder>) -> crate::store::dynamodb::DynamoStore {
+    let sdk = crate::config::aws_config_with(Some(emulator::endpoint()), EMULATOR_TIMEOUTS).await;
+    let mut config = aws_sdk_dynamodb::config::Builder::from(&sdk);
+    if let Some(recorder) = recorder {
+        config = config.interceptor(recorder);
+    }
+    let client = aws_sdk_dynamodb::Client::from_conf(config.build());
     let table = format!("test-{}", uuid::Uuid::new_v4().simple());
     crate::store::dynamodb::create_table(&client, &table).await.expect("test table created on the emulator");
     crate::store::dynamodb::DynamoStore::new(client, table)
+}
+
+/// An SDK interceptor that notes each DynamoDB call: its operation name, and for
+/// `TransactWriteItems` the kinds of its items, e.g. `TransactWriteItems[ConditionCheck,Put]`.
+#[derive(Debug, Default, Clone)]
+pub struct CallRecorder {
+    calls: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl CallRecorder {
+    /// The calls since the last `take`.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.calls.lock().unwrap())
+    }
+}
+
+impl aws_sdk_dynamodb::config::Intercept for CallRecorder {
+    fn name(&self) -> &'static str {
+        "CallRecorder"
+    }
+
+    fn read_before_execution(
+        &self,
+        context: &aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
+        use aws_smithy_runtime_api::client::orchestrator::Metadata;
+        let mut call = cfg.load::<Metadata>().map(|m| m.name().to_string()).unwrap_or_default();
+        if let Some(tx) = context.input().downcast_ref::<TransactWriteItemsInput>() {
+            let kinds: Vec<&str> = tx
+                .transact_items()
+                .iter()
+                .map(|item| match item {
+                    i if i.condition_check.is_some() => "ConditionCheck",
+                    i if i.put.is_some() => "Put",
+                    i if i.update.is_some() => "Update",
+                    _ => "Delete",
+                })
+                .collect();
+            call = format!("{call}[{}]", kinds.join(","));
+        }
+        self.calls.lock().unwrap().push(call);
+        Ok(())
+    }
 }
 
 /// The local DynamoDB-compatible server the tests run against (moto).

@@ -92,6 +92,19 @@ async fn roles_may_not_write_some_params(app: TestApp) {
     }
 }
 
+async fn a_user_with_two_roles_writes_with_the_roles_that_see_the_client(app: TestApp) {
+    // User 15 is client 103 (entity 6) and a liaison for entity 5.
+    const TWO: &str = "demo-two-roles-token";
+    let r = update(&app, as_(TWO, 103, json!({"password": "new two hats", "current_password": "two hats password"}))).await;
+    assert_eq!(r.status(), "action-successful", "as the client: {}", r.body);
+    let r = update(&app, as_(TWO, 100, json!({"password": "not yours to set"}))).await;
+    assert_eq!((r.status(), r.error_params()), ("permission-denied", vec!["password".to_string()]), "as the liaison");
+    assert_eq!(update(&app, as_(TWO, 100, json!({"phone": "1"}))).await.status(), "action-successful");
+    assert_eq!(update(&app, as_(TWO, 101, json!({"phone": "1"}))).await.error_params(), ["id"], "neither role sees 101");
+    let r = update(&app, as_(TWO, 103, json!({"active": false}))).await;
+    assert_eq!((r.status(), r.error_params()), ("permission-denied", vec!["active".to_string()]));
+}
+
 // ---------------------------------------------------------------- params (§4, §7)
 
 async fn unknown_missing_and_invalid_params_are_all_named(app: TestApp) {
@@ -425,6 +438,7 @@ shared::store_suite!(
     someone_elses_client_answers_like_a_missing_one,
     application_needs_the_route_permission,
     roles_may_not_write_some_params,
+    a_user_with_two_roles_writes_with_the_roles_that_see_the_client,
     unknown_missing_and_invalid_params_are_all_named,
     ids_follow_the_integer_rules,
     lengths_count_characters_and_text_fields_allow_line_breaks,
