@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use crate::auth::{authenticate, AuthFailure, Caller};
 use crate::clock::{Clock, SystemClock};
 use crate::envelope::{Envelope, Outcome, Status};
-use crate::notify::{Email, LogNotifier, Notifier};
+use crate::notify::{Email, Notifier};
 use crate::registry::RegistryCache;
 use crate::request::{check_body_size, check_content_type, decode_params, MAX_BODY_BYTES};
 use crate::routes::RouteId;
@@ -36,14 +36,9 @@ pub struct Deps {
 }
 
 impl Deps {
-    /// The wall clock, the log-only notifier and the registry cache from the environment.
+    /// The wall clock, and the notifier and registry cache the environment configures.
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Deps {
-            store,
-            clock: Arc::new(SystemClock),
-            notifier: Arc::new(LogNotifier),
-            registry: RegistryCache::from_env(),
-        }
+        Deps { store, clock: Arc::new(SystemClock), notifier: crate::notify::from_env(), registry: RegistryCache::from_env() }
     }
 }
 

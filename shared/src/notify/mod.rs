@@ -1,9 +1,16 @@
-//! Notification emails (CONTRACT §10) behind the `Notifier` seam.
-//!
-//! This module holds the messages and the log-only mode (no Mandrill key configured: the email's
-//! recipient and subject are logged and it counts as sent).
+//! Notification emails (CONTRACT §10) behind the `Notifier` seam: the messages, the
+//! log-only mode (no Mandrill key configured: recipient and subject are logged and the email
+//! counts as sent), and the Mandrill client with its key source.
+
+pub mod mandrill;
+pub mod secret;
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
+
+use self::mandrill::{MandrillConfig, MandrillNotifier};
+use self::secret::KeySource;
 
 use crate::model::{Client, Entity};
 
@@ -33,6 +40,27 @@ impl Notifier for LogNotifier {
     async fn send(&self, email: &Email) -> Result<(), NotifyError> {
         tracing::info!(event = "email-logged", to = %email.to, subject = %email.subject, "email not sent: no Mandrill key configured");
         Ok(())
+    }
+}
+
+/// The notifier the environment configures: Mandrill with the key from `MANDRILL_SECRET_ID`
+/// (Secrets Manager) or `MANDRILL_API_KEY`, else the log-only mode. Builds no client: that
+/// waits for the first email.
+pub fn from_env() -> Arc<dyn Notifier> {
+    let env = |name: &str| std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let secrets_endpoint = env("SECRETSMANAGER_ENDPOINT").or_else(crate::config::dynamodb_endpoint);
+    match KeySource::choose(env("MANDRILL_SECRET_ID"), env("MANDRILL_API_KEY"), secrets_endpoint) {
+        None => Arc::new(LogNotifier),
+        Some(key) => {
+            let defaults = MandrillConfig::default();
+            let config = MandrillConfig {
+                api_url: env("MANDRILL_API_URL").map_or(defaults.api_url, |u| u.trim_end_matches('/').to_string()),
+                from_email: env("MANDRILL_FROM_EMAIL").unwrap_or(defaults.from_email),
+                from_name: env("MANDRILL_FROM_NAME").unwrap_or(defaults.from_name),
+                deadline: defaults.deadline,
+            };
+            Arc::new(MandrillNotifier::new(config, key))
+        }
     }
 }
 
