@@ -63,11 +63,18 @@ impl HttpReply {
 }
 
 fn http(addr: &str, method: &str, path: &str, content_type: Option<&str>, body: &[u8]) -> HttpReply {
+    http_with(addr, method, path, content_type, &[], body)
+}
+
+fn http_with(addr: &str, method: &str, path: &str, content_type: Option<&str>, extra: &[(&str, &str)], body: &[u8]) -> HttpReply {
     let mut stream = TcpStream::connect(addr).expect("connects");
     stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let mut head = format!("{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n", body.len());
     if let Some(ct) = content_type {
         head.push_str(&format!("content-type: {ct}\r\n"));
+    }
+    for (name, value) in extra {
+        head.push_str(&format!("{name}: {value}\r\n"));
     }
     head.push_str("\r\n");
     stream.write_all(head.as_bytes()).unwrap();
@@ -124,6 +131,17 @@ fn serves_every_route_over_a_socket() {
     let r = http(a, "GET", "/api/v1/clients/update", None, b"");
     assert_eq!((r.code, r.body["status"].as_str()), (500, Some("route-non-existent")));
     assert!(r.header("x-request-id").is_some());
+}
+
+#[test]
+fn a_panic_in_a_handler_is_application_crash_and_the_server_goes_on() {
+    // The test build of shared (feature test-util) panics on this header after authentication.
+    let server = start(&[]);
+    let body = br#"{"token":"demo-employee-token","integration_id":8}"#;
+    let r = http_with(&server.addr, "POST", "/api/v1/entities/create", Some("application/json"), &[("x-test-fault", "panic")], body);
+    assert_eq!((r.code, r.body["status"].as_str()), (500, Some("application-crash")), "{}", r.body);
+    let r = http(&server.addr, "POST", "/api/v1/entities/create", Some("application/json"), body);
+    assert_eq!(r.body["status"], "missing-param", "the same process answers the next request");
 }
 
 #[test]
