@@ -149,9 +149,18 @@ struct Proxy {
     tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
 }
 
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Forward,
+    /// Accepts connections and never answers.
+    BlackHole,
+    /// Forwards everything but a `TransactWriteItems` request, whose connection it closes
+    /// before the request reaches the store.
+    DropTransactions,
+}
+
 impl Proxy {
-    /// Forwards to the emulator; with `black_hole`, accepts connections and never answers.
-    async fn start(black_hole: bool) -> Proxy {
+    async fn start(mode: Mode) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let upstream = emulator::endpoint().trim_start_matches("http://").to_string();
@@ -159,16 +168,21 @@ impl Proxy {
         let conns = tasks.clone();
         let accept = tokio::spawn(async move {
             loop {
-                let Ok((mut inbound, _)) = listener.accept().await else { return };
+                let Ok((inbound, _)) = listener.accept().await else { return };
                 let upstream = upstream.clone();
                 let conn = tokio::spawn(async move {
-                    if black_hole {
-                        tokio::time::sleep(Duration::from_secs(3600)).await;
-                        drop(inbound);
-                        return;
-                    }
-                    if let Ok(mut out) = TcpStream::connect(&upstream).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                    match mode {
+                        Mode::BlackHole => {
+                            tokio::time::sleep(Duration::from_secs(3600)).await;
+                            drop(inbound);
+                        }
+                        Mode::Forward => {
+                            let mut inbound = inbound;
+                            if let Ok(mut out) = TcpStream::connect(&upstream).await {
+                                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                            }
+                        }
+                        Mode::DropTransactions => forward_all_but_transactions(inbound, &upstream).await,
                     }
                 });
                 conns.lock().unwrap().push(conn);
@@ -186,6 +200,28 @@ impl Proxy {
     }
 }
 
+async fn forward_all_but_transactions(inbound: TcpStream, upstream: &str) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(out) = TcpStream::connect(upstream).await else { return };
+    let (mut in_read, mut in_write) = inbound.into_split();
+    let (mut out_read, mut out_write) = out.into_split();
+    let back = tokio::spawn(async move {
+        let _ = tokio::io::copy(&mut out_read, &mut in_write).await;
+    });
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let Ok(n) = in_read.read(&mut buf).await else { break };
+        // The SDK writes a request's head in one piece; its target names the operation.
+        if n == 0 || String::from_utf8_lossy(&buf[..n]).contains("DynamoDB_20120810.TransactWriteItems") {
+            break;
+        }
+        if out_write.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+    back.abort();
+}
+
 /// The demo app on a fresh table, reached through `proxy`.
 async fn app_behind(proxy: &Proxy) -> TestApp {
     let real = fresh_dynamodb_table().await;
@@ -198,7 +234,7 @@ async fn app_behind(proxy: &Proxy) -> TestApp {
 
 #[tokio::test]
 async fn a_stopped_store_answers_identify_request_error_or_application_crash_in_time() {
-    let proxy = Proxy::start(false).await;
+    let proxy = Proxy::start(Mode::Forward).await;
     let mut app = app_behind(&proxy).await;
     app.deps.registry = RegistryCache::new(Duration::from_secs(300));
     assert_eq!(call(&app.deps).await.status(), "action-successful");
@@ -221,7 +257,7 @@ async fn a_stopped_store_answers_identify_request_error_or_application_crash_in_
 #[tokio::test]
 async fn a_store_that_never_answers_is_answered_before_any_lambda_timeout() {
     let table = fresh_dynamodb_table().await;
-    let hole = Proxy::start(true).await;
+    let hole = Proxy::start(Mode::BlackHole).await;
     let client = shared::config::dynamodb_client(Some(&hole.url)).await;
     let deps = Deps::new(Arc::new(DynamoStore::new(client, table.table())));
     let started = Instant::now();
@@ -229,4 +265,42 @@ async fn a_store_that_never_answers_is_answered_before_any_lambda_timeout() {
     assert_eq!((r.status(), r.code), ("identify-request-error", 500));
     assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
     hole.stop();
+}
+
+#[tokio::test]
+async fn a_create_cut_off_on_its_way_to_the_store_leaves_nothing_behind() {
+    let proxy = Proxy::start(Mode::DropTransactions).await;
+    let app = app_behind(&proxy).await;
+    let body = json!({"token": "demo-employee-token", "integration_id": 7, "entity_slug": "cut-off", "email": "cut@off.example",
+                      "name": "Cut", "active": true,
+                      "address": {"street": "s", "city": "c", "state": "CO", "country": "US", "postal_code": "1"}});
+    let req = || request(Method::POST, "/api/v1/entities/create", Some("application/json"), body.to_string());
+    let started = Instant::now();
+    let r = Reply::from_response(entities_create_like(&app.deps, req()).await);
+    assert_eq!((r.status(), r.code), ("application-crash", 500));
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    let table = dynamo(&app);
+    let direct = DynamoStore::new(shared::config::dynamodb_client(Some(emulator::endpoint())).await, table.table());
+    assert!(raw_item(&direct, keys::entity_slug("cut-off")).await.is_none(), "no guard without its record");
+    assert!(raw_item(&direct, keys::entity_email("cut@off.example")).await.is_none());
+    for id in 7..10 {
+        assert!(raw_item(&direct, keys::entity(id)).await.is_none(), "no record without its guards");
+    }
+}
+
+/// The create transaction as the route makes it, without depending on the function crate.
+async fn entities_create_like(deps: &Deps, req: lambda_http::Request) -> lambda_http::Response<lambda_http::Body> {
+    fn create(ctx: Context<'_>) -> BoxFuture<'_, RouteResult> {
+        async move {
+            let now = ctx.now;
+            let draft = EntityDraft { now, ..draft("cut-off", "cut@off.example", 7) };
+            match ctx.deps.store.create_entity(&draft).await {
+                Ok(e) => Ok(Outcome::success(json!({"id": e.id}))),
+                Err(CreateError::Store(e)) => Err(e),
+                Err(other) => Ok(Outcome::param(shared::Status::InvalidParam, "entity_slug", &other.to_string())),
+            }
+        }
+        .boxed()
+    }
+    handle(deps, RouteId::EntitiesCreate, create, req).await
 }

@@ -38,4 +38,19 @@ async fn a_failed_send_keeps_the_new_entity(mut app: TestApp) {
     assert_eq!(create(&app, body("spruce")).await.error_params(), ["entity_slug", "email"], "do not retry: it was saved");
 }
 
-shared::store_suite!(the_new_entity_is_told_at_its_email, a_failed_send_keeps_the_new_entity);
+async fn a_slow_mandrill_is_given_up_on_after_three_seconds(mut app: TestApp) {
+    let fake = FakeMandrill::start(FakeReply::Slow(std::time::Duration::from_secs(20))).await;
+    app.deps.notifier = fake.notifier("md-key");
+    let started = std::time::Instant::now();
+    let r = create(&app, body("slow")).await;
+    let took = started.elapsed();
+    assert_eq!(r.status(), "mandrill-email-failed");
+    assert!(took >= std::time::Duration::from_secs(3) && took < std::time::Duration::from_secs(6), "{took:?}");
+    assert!(app.deps.store.entity(r.body["data"]["id"].as_u64().unwrap()).await.unwrap().is_some());
+}
+
+shared::store_suite!(
+    the_new_entity_is_told_at_its_email,
+    a_failed_send_keeps_the_new_entity,
+    a_slow_mandrill_is_given_up_on_after_three_seconds,
+);

@@ -1,0 +1,49 @@
+//! Any request through the whole path: decoding, params and both handlers on the memory store.
+//! A panic is caught by the pipeline and answered `application-crash`; here that is a finding.
+
+#![no_main]
+
+use std::sync::OnceLock;
+
+use lambda_http::http::Method;
+use lambda_http::{Body, Request};
+use libfuzzer_sys::fuzz_target;
+use shared::testing::{Reply, TestApp};
+use shared::{RouteId, Status};
+
+fn app() -> &'static (tokio::runtime::Runtime, TestApp) {
+    static APP: OnceLock<(tokio::runtime::Runtime, TestApp)> = OnceLock::new();
+    APP.get_or_init(|| {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let app = rt.block_on(TestApp::memory());
+        (rt, app)
+    })
+}
+
+const METHODS: [Method; 4] = [Method::PUT, Method::POST, Method::GET, Method::DELETE];
+const PATHS: [&str; 3] = ["/api/v1/clients/update", "/api/v1/entities/create", "/api/v1/other"];
+const CONTENT_TYPES: [Option<&str>; 4] = [Some("application/json"), Some("application/json; charset=utf-8"), None, Some("text/plain")];
+
+fuzz_target!(|data: &[u8]| {
+    // The first byte picks method, path and content type; the rest is the body.
+    let Some((&choice, body)) = data.split_first() else { return };
+    let mut builder = lambda_http::http::Request::builder()
+        .method(METHODS[usize::from(choice) % 4].clone())
+        .uri(PATHS[usize::from(choice >> 2) % 3]);
+    if let Some(ct) = CONTENT_TYPES[usize::from(choice >> 4) % 4] {
+        builder = builder.header("content-type", ct);
+    }
+    let req: Request = builder.body(if body.is_empty() { Body::Empty } else { Body::Binary(body.to_vec()) }).unwrap();
+    let (rt, app) = app();
+    let reply = rt.block_on(async {
+        let resp = match RouteId::identify(req.method(), req.uri().path()) {
+            Some(RouteId::ClientsUpdate) => clients_update::handle(&app.deps, req).await,
+            Some(RouteId::EntitiesCreate) => entities_create::handle(&app.deps, req).await,
+            None => route_fallback::handle(&req),
+        };
+        Reply::from_response(resp)
+    });
+    let status = Status::from_slug(reply.status()).expect("a status from the catalogue");
+    assert_eq!(reply.code, status.http_code());
+    assert_ne!(status, Status::ApplicationCrash, "{}", reply.body);
+});

@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""Reads back every write the load run saw acknowledged, through the API itself.
+
+client ID PHONE: an update with no fields returns the record; its phone must be PHONE.
+entity ID SLUG: creating SLUG again must be refused on both entity_slug and email (the entity,
+its slug and its email are one atomic write), and ids must be distinct.
+Prints the counts and exits non-zero if any write was lost.
+"""
+import base64
+import glob
+import json
+import sys
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+base, out_dir = sys.argv[1], sys.argv[2]
+
+
+def call(method, path, body):
+    req = urllib.request.Request(base + path, data=body.encode(), method=method,
+                                 headers={"content-type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return json.load(resp)
+    except urllib.error.HTTPError as e:
+        return json.load(e)
+
+
+def check(line):
+    kind, ident, value = line.split()
+    if kind == "client":
+        body = json.dumps({"token": "load-employee-token", "id": int(ident)})
+        r = call("PUT", "/api/v1/clients/update", base64.b64encode(body.encode()).decode())
+        return r["status"] == "action-successful" and r["data"]["phone"] == value
+    body = json.dumps({"token": "load-employee-token", "integration_id": 7, "entity_slug": value,
+                       "email": value + "@load.example", "name": "again", "active": True,
+                       "address": {"street": "s", "city": "c", "state": "CO", "country": "US", "postal_code": "1"}})
+    r = call("POST", "/api/v1/entities/create", body)
+    return r["status"] == "invalid-param" and [e["param"] for e in r["errors"]] == ["entity_slug", "email"]
+
+
+lines = [l for f in glob.glob(out_dir + "/acked-*.txt") for l in open(f) if l.strip()]
+entity_ids = [l.split()[1] for l in lines if l.startswith("entity ")]
+with ThreadPoolExecutor(16) as pool:
+    results = list(pool.map(check, lines))
+lost = results.count(False)
+dup_ids = len(entity_ids) - len(set(entity_ids))
+print(f"acknowledged writes: {len(lines)} ({len(entity_ids)} creates, {len(lines) - len(entity_ids)} updates)")
+print(f"read back: {results.count(True)}; lost: {lost}; repeated entity ids: {dup_ids}")
+sys.exit(1 if lost or dup_ids else 0)
