@@ -1,0 +1,90 @@
+//! DynamoDB calls per request kind, counted by an SDK interceptor against the local emulator,
+//! within the budgets of the performance issue (warm registry; the once-a-minute
+//! `last_used_at` write and the branding view's entity read not counted).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lambda_http::http::Method;
+use lambda_http::Request;
+use serde_json::{json, Value};
+use shared::registry::RegistryCache;
+use shared::testing::{base64, fresh_recorded_table, request, CallRecorder, Reply, TestApp};
+
+fn update(body: Value) -> Request {
+    request(Method::PUT, "/api/v1/clients/update", Some("application/json"), base64(&body))
+}
+
+fn create(token: &str, slug: &str) -> Request {
+    let body = json!({"token": token, "integration_id": 7, "entity_slug": slug, "email": format!("{slug}@x.example"),
+                      "name": "N", "active": true,
+                      "address": {"street": "s", "city": "c", "state": "CO", "country": "US", "postal_code": "1"}});
+    request(Method::POST, "/api/v1/entities/create", Some("application/json"), body.to_string())
+}
+
+async fn app() -> (TestApp, CallRecorder) {
+    let recorder = CallRecorder::default();
+    let store = Arc::new(fresh_recorded_table(Some(recorder.clone())).await);
+    let mut app = TestApp::on(store).await;
+    app.deps.registry = RegistryCache::new(Duration::from_secs(300));
+    // Warm the registry cache, as a warm container has it.
+    clients_update::handle(&app.deps, update(json!({"token": "demo-employee-token", "id": 102}))).await;
+    recorder.take();
+    (app, recorder)
+}
+
+/// The calls one request makes, after checking it succeeded.
+async fn calls(app: &TestApp, recorder: &CallRecorder, req: Request) -> Vec<String> {
+    let resp = match shared::RouteId::identify(req.method(), req.uri().path()) {
+        Some(shared::RouteId::ClientsUpdate) => clients_update::handle(&app.deps, req).await,
+        _ => entities_create::handle(&app.deps, req).await,
+    };
+    let reply = Reply::from_response(resp);
+    assert_eq!(reply.status(), "action-successful", "{}", reply.body);
+    recorder.take()
+}
+
+#[tokio::test]
+async fn each_request_kind_stays_within_its_dynamodb_budget() {
+    let (app, rec) = app().await;
+
+    let plain = calls(&app, &rec, update(json!({"token": "demo-employee-token", "id": 100, "phone": "1"}))).await;
+    assert_eq!(plain, ["GetItem", "GetItem", "UpdateItem"], "session, user, conditional update");
+
+    let email = calls(&app, &rec, update(json!({"token": "demo-employee-token", "id": 100, "email": "ada@budget.example"}))).await;
+    assert_eq!(email, ["GetItem", "GetItem", "GetItem", "TransactWriteItems[Update,Put,Delete]"]);
+    assert!(email.len() <= 4);
+
+    let by_user = calls(&app, &rec, create("demo-employee-token", "by-user")).await;
+    assert_eq!(by_user, ["GetItem", "GetItem", "UpdateItem", "TransactWriteItems[ConditionCheck,Put,Put,Put]"]);
+    let by_app = calls(&app, &rec, create("demo-app-token", "by-app")).await;
+    assert_eq!(by_app, ["GetItem", "UpdateItem", "TransactWriteItems[ConditionCheck,Put,Put,Put]"], "an application has no user read");
+}
+
+#[tokio::test]
+async fn the_registry_costs_nothing_while_cached_and_one_query_when_not() {
+    let (mut app, rec) = app().await;
+    let plain = || update(json!({"token": "demo-employee-token", "id": 100, "phone": "2"}));
+    assert!(!calls(&app, &rec, plain()).await.iter().any(|c| c.starts_with("Query")));
+    app.deps.registry = RegistryCache::new(Duration::ZERO);
+    let cold = calls(&app, &rec, plain()).await;
+    assert_eq!(cold.iter().filter(|c| c.starts_with("Query")).count(), 1, "{cold:?}");
+}
+
+#[tokio::test]
+async fn a_revoked_session_or_role_is_seen_on_the_next_request() {
+    // Fewer calls must never come from caching who the caller is.
+    let (app, rec) = app().await;
+    let own = || update(json!({"token": "demo-client-token", "id": 100, "phone": "3"}));
+    calls(&app, &rec, own()).await;
+    let r = Reply::from_response(
+        clients_update::handle(
+            &app.deps,
+            update(json!({"token": "demo-employee-token", "id": 100, "password": "set by the employee"})),
+        )
+        .await,
+    );
+    assert_eq!(r.status(), "action-successful");
+    let r = Reply::from_response(clients_update::handle(&app.deps, own()).await);
+    assert_eq!(r.status(), "invalid-token");
+}
