@@ -1,7 +1,6 @@
 //! The Mandrill client against a fake Mandrill on a loopback socket, and its key from Secrets
 //! Manager on the local emulator.
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
@@ -12,7 +11,7 @@ use shared::notify::mandrill::{MandrillConfig, MandrillNotifier, SEND_DEADLINE};
 use shared::notify::secret::{KeySource, SecretKey};
 use shared::notify::{Email, Notifier};
 use shared::pipeline::handle;
-use shared::testing::{emulator, request, FakeMandrill, FakeReply, Reply, TestApp, EMULATOR_TIMEOUTS};
+use shared::testing::{emulator, request, FakeMandrill, FakeReply, LogCapture, Reply, TestApp, EMULATOR_TIMEOUTS};
 use shared::{Context, RouteId, RouteResult};
 
 fn email() -> Email {
@@ -140,18 +139,6 @@ async fn a_secret_without_the_key_or_an_unreachable_secrets_manager_fails_the_se
 }
 
 /// Log lines captured as JSON, as CloudWatch would get them.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn notify_route(ctx: Context<'_>) -> BoxFuture<'_, RouteResult> {
     async move {
@@ -163,10 +150,8 @@ fn notify_route(ctx: Context<'_>) -> BoxFuture<'_, RouteResult> {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_failed_send_logs_one_error_line_for_the_alarm_without_body_or_key() {
-    let captured = Captured::default();
-    let sink = captured.clone();
-    let subscriber = tracing_subscriber::fmt().json().with_writer(move || sink.clone()).finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = LogCapture::default();
+    let _guard = captured.install();
 
     let fake = FakeMandrill::start(FakeReply::ErrorBody).await;
     let mut app = TestApp::memory().await;
@@ -176,8 +161,7 @@ async fn a_failed_send_logs_one_error_line_for_the_alarm_without_body_or_key() {
     assert_eq!((reply.status(), reply.code), ("mandrill-email-failed", 500));
     assert_eq!(reply.body["data"], json!({"id": 100}), "the saved record comes back");
 
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).expect("JSON log lines")).collect();
+    let (text, lines) = (captured.text(), captured.lines());
     let alarms: Vec<&Value> = lines.iter().filter(|l| l["fields"]["event"] == "mandrill-email-failed").collect();
     assert_eq!(alarms.len(), 1, "{text}");
     assert_eq!(alarms[0]["level"], "ERROR");

@@ -116,20 +116,7 @@ impl Store for MemoryStore {
         }
         state.last_entity_id += 1;
         let id = state.last_entity_id;
-        let entity = Entity {
-            id,
-            integration_id: draft.integration_id,
-            entity_slug: draft.entity_slug.clone(),
-            email: draft.email.clone(),
-            name: draft.name.clone(),
-            address: draft.address.clone(),
-            operational_transaction_emails: draft.operational_transaction_emails.clone(),
-            order_completion_emails: draft.order_completion_emails.clone(),
-            active: draft.active,
-            created_at: draft.now,
-            updated_at: draft.now,
-            created_by: Some(draft.created_by),
-        };
+        let entity = draft.to_entity(id);
         state.entity_slugs.insert(slug_key, id);
         state.entity_emails.insert(email_key, id);
         state.entities.insert(id, entity.clone());

@@ -88,6 +88,26 @@ pub struct EntityDraft {
     pub now: OffsetDateTime,
 }
 
+impl EntityDraft {
+    /// The entity this draft becomes under `id`.
+    pub fn to_entity(&self, id: u64) -> Entity {
+        Entity {
+            id,
+            integration_id: self.integration_id,
+            entity_slug: self.entity_slug.clone(),
+            email: self.email.clone(),
+            name: self.name.clone(),
+            address: self.address.clone(),
+            operational_transaction_emails: self.operational_transaction_emails.clone(),
+            order_completion_emails: self.order_completion_emails.clone(),
+            active: self.active,
+            created_at: self.now,
+            updated_at: self.now,
+            created_by: Some(self.created_by),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CreateError {
     #[error("integration not found")]

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering::SeqCst;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
@@ -11,21 +11,9 @@ use serde_json::{json, Value};
 use shared::auth::token_hash;
 use shared::registry;
 use shared::store::{RecordKind, TokenOwner};
-use shared::testing::{base64, demo_fixture_text, request, FakeMandrill, FakeReply, FaultyStore, Reply, TestApp};
+use shared::testing::{base64, demo_fixture_text, request, FakeMandrill, FakeReply, FaultyStore, LogCapture, Reply, TestApp};
 use shared::Status;
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn update_req(body: Value) -> Request {
     request(Method::PUT, "/api/v1/clients/update", Some("application/json"), base64(&body))
@@ -57,10 +45,8 @@ fn entity_as(token: &str, slug: &str) -> Value {
 
 #[tokio::test(flavor = "current_thread")]
 async fn every_status_logs_one_line_without_secrets() {
-    let captured = Captured::default();
-    let sink = captured.clone();
-    let subscriber = tracing_subscriber::fmt().json().with_writer(move || sink.clone()).finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = LogCapture::default();
+    let _guard = captured.install();
 
     let faulty = Arc::new(FaultyStore::default());
     let mut app = TestApp::on(faulty.clone()).await;
@@ -109,8 +95,7 @@ async fn every_status_logs_one_line_without_secrets() {
     let all: BTreeSet<String> = Status::ALL.iter().map(|s| s.slug().to_string()).collect();
     assert_eq!(seen, all, "every status was driven");
 
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).expect("every log line is JSON")).collect();
+    let (text, lines) = (captured.text(), captured.lines());
     let requests: Vec<&Value> = lines.iter().filter(|l| l["fields"]["event"] == "request").collect();
     assert_eq!(requests.len(), request_ids.len(), "one request line per request");
     for (line, id) in requests.iter().zip(&request_ids) {

@@ -37,6 +37,11 @@ fn unavailable<E: std::error::Error + 'static>(e: E) -> StoreError {
     StoreError::Unavailable(DisplayErrorContext(e).to_string())
 }
 
+/// A write refused by its condition expression: an expected outcome, not a failure.
+fn condition_failed<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(e: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool {
+    e.as_service_error().and_then(|se| se.code()) == Some("ConditionalCheckFailedException")
+}
+
 fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
@@ -181,7 +186,7 @@ impl DynamoStore {
             .await;
         match result {
             Ok(out) => Ok(from_item(out.attributes.unwrap_or_default())?),
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => {
+            Err(e) if condition_failed(&e) => {
                 Err(PatchError::ClientNotFound)
             }
             Err(e) => Err(PatchError::Store(unavailable(e))),
@@ -320,7 +325,7 @@ impl DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(()),
+            Err(e) if condition_failed(&e) => Ok(()),
             Err(e) => Err(unavailable(e)),
         }
     }
@@ -365,7 +370,7 @@ impl Store for DynamoStore {
         match update.send().await {
             Ok(_) => Ok(()),
             // Another request moved it first, or the session is gone: nothing to do.
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(()),
+            Err(e) if condition_failed(&e) => Ok(()),
             Err(e) => Err(unavailable(e)),
         }
     }
@@ -398,20 +403,7 @@ impl Store for DynamoStore {
         // An id already taken (a counter behind hand-loaded data) is skipped, not reused.
         for _ in 0..5 {
             let id = self.next_entity_id().await?;
-            let entity = Entity {
-                id,
-                integration_id: draft.integration_id,
-                entity_slug: draft.entity_slug.clone(),
-                email: draft.email.clone(),
-                name: draft.name.clone(),
-                address: draft.address.clone(),
-                operational_transaction_emails: draft.operational_transaction_emails.clone(),
-                order_completion_emails: draft.order_completion_emails.clone(),
-                active: draft.active,
-                created_at: draft.now,
-                updated_at: draft.now,
-                created_by: Some(draft.created_by),
-            };
+            let entity = draft.to_entity(id);
             let must_be_new = |item: Key| {
                 Put::builder()
                     .table_name(&self.table)
@@ -491,7 +483,7 @@ impl Store for DynamoStore {
         }
         match put.send().await {
             Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) if condition_failed(&e) => Ok(false),
             Err(e) => Err(unavailable(e)),
         }
     }
