@@ -18,6 +18,8 @@ use crate::registry::{self, RegistryCache};
 use crate::store::memory::MemoryStore;
 use crate::store::Store;
 
+pub mod runtime_api;
+
 /// The instant the test fixture is loaded at; relative fixture times count from here.
 pub const NOW: OffsetDateTime = datetime!(2026-11-23 12:00 UTC);
 
@@ -94,8 +96,9 @@ pub async fn fresh_recorded_table(recorder: Option<CallRecorder>) -> crate::stor
     crate::store::dynamodb::DynamoStore::new(client, table)
 }
 
-/// An SDK interceptor that notes each DynamoDB call: its operation name, and for
-/// `TransactWriteItems` the kinds of its items, e.g. `TransactWriteItems[ConditionCheck,Put]`.
+/// An SDK interceptor that notes each DynamoDB call: its operation name, for
+/// `TransactWriteItems` the kinds of its items, e.g. `TransactWriteItems[ConditionCheck,Put]`,
+/// and for a `Query` of an index the index, e.g. `Query@GSI1` (IAM grants indexes apart).
 #[derive(Debug, Default, Clone)]
 pub struct CallRecorder {
     calls: Arc<std::sync::Mutex<Vec<String>>>,
@@ -113,11 +116,15 @@ impl aws_sdk_dynamodb::config::Intercept for CallRecorder {
         "CallRecorder"
     }
 
-    fn read_before_execution(
+    // Not `read_before_execution`: a client interceptor runs that before the operation's own
+    // config (which holds its name) is in the bag.
+    fn read_before_serialization(
         &self,
         context: &aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef<'_>,
+        _components: &aws_sdk_dynamodb::config::RuntimeComponents,
         cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        use aws_sdk_dynamodb::operation::query::QueryInput;
         use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
         use aws_smithy_runtime_api::client::orchestrator::Metadata;
         let mut call = cfg.load::<Metadata>().map(|m| m.name().to_string()).unwrap_or_default();
@@ -133,6 +140,9 @@ impl aws_sdk_dynamodb::config::Intercept for CallRecorder {
                 })
                 .collect();
             call = format!("{call}[{}]", kinds.join(","));
+        }
+        if let Some(index) = context.input().downcast_ref::<QueryInput>().and_then(|q| q.index_name()) {
+            call = format!("{call}@{index}");
         }
         self.calls.lock().unwrap().push(call);
         Ok(())
@@ -482,5 +492,37 @@ impl FakeMandrill {
 impl Drop for FakeMandrill {
     fn drop(&mut self) {
         self.server.abort();
+    }
+}
+
+/// Log lines captured as the functions write them (JSON), for tests that read the logs.
+#[derive(Clone, Default)]
+pub struct LogCapture(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl LogCapture {
+    /// Captures this thread's logs until the guard drops (use a current-thread runtime).
+    pub fn install(&self) -> tracing::subscriber::DefaultGuard {
+        let sink = self.clone();
+        let subscriber = tracing_subscriber::fmt().json().with_writer(move || sink.clone()).finish();
+        tracing::subscriber::set_default(subscriber)
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).expect("UTF-8 log lines")
+    }
+
+    /// Every line, parsed; a line that is not JSON fails the test.
+    pub fn lines(&self) -> Vec<Value> {
+        self.text().lines().map(|l| serde_json::from_str(l).expect("every log line is JSON")).collect()
+    }
+}
+
+impl std::io::Write for LogCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
