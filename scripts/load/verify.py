@@ -4,12 +4,15 @@
 client ID PHONE: an update with no fields returns the record; its phone must be PHONE.
 entity ID SLUG: creating SLUG again must be refused on both entity_slug and email (the entity,
 its slug and its email are one atomic write), and ids must be distinct.
-Prints the counts and exits non-zero if any write was lost.
+A read that fails (the server still busy with the run's backlog) is retried; one that never
+succeeds is counted as unreadable, apart from lost. Exits non-zero if any write was lost or
+could not be read.
 """
 import base64
 import glob
 import json
 import sys
+import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
@@ -27,15 +30,32 @@ def call(method, path, body):
 
 
 def check(line):
+    """True: read back; False: lost; None: could not be read."""
+    for _ in range(10):
+        try:
+            result = check_once(line)
+        except OSError:
+            result = None
+        if result is not None:
+            return result
+        time.sleep(2)
+    return None
+
+
+def check_once(line):
     kind, ident, value = line.split()
     if kind == "client":
         body = json.dumps({"token": "load-employee-token", "id": int(ident)})
         r = call("PUT", "/api/v1/clients/update", base64.b64encode(body.encode()).decode())
-        return r["status"] == "action-successful" and r["data"]["phone"] == value
+        if r["status"] != "action-successful":
+            return None
+        return r["data"]["phone"] == value
     body = json.dumps({"token": "load-employee-token", "integration_id": 7, "entity_slug": value,
                        "email": value + "@load.example", "name": "again", "active": True,
                        "address": {"street": "s", "city": "c", "state": "CO", "country": "US", "postal_code": "1"}})
     r = call("POST", "/api/v1/entities/create", body)
+    if r["status"] == "application-crash":
+        return None
     return r["status"] == "invalid-param" and [e["param"] for e in r["errors"]] == ["entity_slug", "email"]
 
 
@@ -43,8 +63,8 @@ lines = [l for f in glob.glob(out_dir + "/acked-*.txt") for l in open(f) if l.st
 entity_ids = [l.split()[1] for l in lines if l.startswith("entity ")]
 with ThreadPoolExecutor(16) as pool:
     results = list(pool.map(check, lines))
-lost = results.count(False)
+lost, unreadable = results.count(False), results.count(None)
 dup_ids = len(entity_ids) - len(set(entity_ids))
 print(f"acknowledged writes: {len(lines)} ({len(entity_ids)} creates, {len(lines) - len(entity_ids)} updates)")
-print(f"read back: {results.count(True)}; lost: {lost}; repeated entity ids: {dup_ids}")
-sys.exit(1 if lost or dup_ids else 0)
+print(f"read back: {results.count(True)}; lost: {lost}; unreadable: {unreadable}; repeated entity ids: {dup_ids}")
+sys.exit(1 if lost or unreadable or dup_ids else 0)

@@ -45,11 +45,28 @@ impl SdkTimeouts {
         attempt: Duration::from_millis(1500),
         operation: Duration::from_millis(3000),
     };
+
+    /// A local emulator (moto) is one Python process serving a request at a time: under load a
+    /// call queues for seconds. Still inside the request's own 8 s deadline.
+    pub const LOCAL_EMULATOR: SdkTimeouts = SdkTimeouts {
+        connect: Duration::from_secs(2),
+        attempt: Duration::from_secs(6),
+        operation: Duration::from_secs(7),
+    };
+
+    /// The emulator's limits for an explicit endpoint, DynamoDB's otherwise.
+    pub fn for_endpoint(endpoint: Option<&str>) -> SdkTimeouts {
+        if endpoint.is_some() {
+            SdkTimeouts::LOCAL_EMULATOR
+        } else {
+            SdkTimeouts::PRODUCTION
+        }
+    }
 }
 
 /// Shared SDK settings: one rustls (ring) HTTPS client, bounded timeouts and retries.
 pub async fn aws_config(endpoint: Option<&str>) -> aws_config::SdkConfig {
-    aws_config_with(endpoint, SdkTimeouts::PRODUCTION).await
+    aws_config_with(endpoint, SdkTimeouts::for_endpoint(endpoint)).await
 }
 
 pub async fn aws_config_with(endpoint: Option<&str>, limits: SdkTimeouts) -> aws_config::SdkConfig {

@@ -70,13 +70,6 @@ impl TestApp {
     }
 }
 
-/// moto is a single Python process that serves every test of a run at once: under the
-/// concurrency tests a call can queue for seconds. The fault tests use the production limits.
-pub const EMULATOR_TIMEOUTS: crate::config::SdkTimeouts = crate::config::SdkTimeouts {
-    connect: std::time::Duration::from_secs(2),
-    attempt: std::time::Duration::from_secs(6),
-    operation: std::time::Duration::from_secs(7),
-};
 
 /// A new, empty table on the local emulator, named uniquely so tests never share data.
 pub async fn fresh_dynamodb_table() -> crate::store::dynamodb::DynamoStore {
@@ -85,7 +78,7 @@ pub async fn fresh_dynamodb_table() -> crate::store::dynamodb::DynamoStore {
 
 /// Like [`fresh_dynamodb_table`], with every DynamoDB call the store makes noted by `recorder`.
 pub async fn fresh_recorded_table(recorder: Option<CallRecorder>) -> crate::store::dynamodb::DynamoStore {
-    let sdk = crate::config::aws_config_with(Some(emulator::endpoint()), EMULATOR_TIMEOUTS).await;
+    let sdk = crate::config::aws_config(Some(emulator::endpoint())).await;
     let mut config = aws_sdk_dynamodb::config::Builder::from(&sdk);
     if let Some(recorder) = recorder {
         config = config.interceptor(recorder);

@@ -10,6 +10,7 @@ use futures_util::FutureExt;
 use lambda_http::http::Method;
 use serde_json::json;
 use shared::auth::token_hash;
+use shared::config::SdkTimeouts;
 use shared::fixture;
 use shared::model::{Actor, ActorKind, Address};
 use shared::pipeline::handle;
@@ -225,7 +226,8 @@ async fn forward_all_but_transactions(inbound: TcpStream, upstream: &str) {
 /// The demo app on a fresh table, reached through `proxy`.
 async fn app_behind(proxy: &Proxy) -> TestApp {
     let real = fresh_dynamodb_table().await;
-    let client = shared::config::dynamodb_client(Some(&proxy.url)).await;
+    // DynamoDB's own limits: these tests are about how fast a dead store is given up on.
+    let client = shared::config::dynamodb_client_with(Some(&proxy.url), SdkTimeouts::PRODUCTION).await;
     let store = Arc::new(DynamoStore::new(client, real.table()));
     let mut app = TestApp::on(store.clone()).await;
     app.dynamo = Some(store);
@@ -258,7 +260,7 @@ async fn a_stopped_store_answers_identify_request_error_or_application_crash_in_
 async fn a_store_that_never_answers_is_answered_before_any_lambda_timeout() {
     let table = fresh_dynamodb_table().await;
     let hole = Proxy::start(Mode::BlackHole).await;
-    let client = shared::config::dynamodb_client(Some(&hole.url)).await;
+    let client = shared::config::dynamodb_client_with(Some(&hole.url), SdkTimeouts::PRODUCTION).await;
     let deps = Deps::new(Arc::new(DynamoStore::new(client, table.table())));
     let started = Instant::now();
     let r = call(&deps).await;

@@ -11,7 +11,7 @@ use shared::notify::mandrill::{MandrillConfig, MandrillNotifier, SEND_DEADLINE};
 use shared::notify::secret::{KeySource, SecretKey};
 use shared::notify::{Email, Notifier};
 use shared::pipeline::handle;
-use shared::testing::{emulator, request, FakeMandrill, FakeReply, LogCapture, Reply, TestApp, EMULATOR_TIMEOUTS};
+use shared::testing::{emulator, request, FakeMandrill, FakeReply, LogCapture, Reply, TestApp};
 use shared::{Context, RouteId, RouteResult};
 
 fn email() -> Email {
@@ -83,7 +83,7 @@ async fn one_deadline_bounds_the_whole_send() {
 }
 
 async fn secrets_client() -> aws_sdk_secretsmanager::Client {
-    let sdk = shared::config::aws_config_with(Some(emulator::endpoint()), EMULATOR_TIMEOUTS).await;
+    let sdk = shared::config::aws_config(Some(emulator::endpoint())).await;
     aws_sdk_secretsmanager::Client::new(&sdk)
 }
 
