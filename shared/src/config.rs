@@ -7,7 +7,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::config::Credentials;
-use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider, TlsContext, TrustStore};
 
 use crate::pipeline::Deps;
 use crate::store::dynamodb::DynamoStore;
@@ -70,7 +70,15 @@ pub async fn aws_config(endpoint: Option<&str>) -> aws_config::SdkConfig {
 }
 
 pub async fn aws_config_with(endpoint: Option<&str>, limits: SdkTimeouts) -> aws_config::SdkConfig {
-    let http = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
+    let mut http = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring));
+    if let Some(pem) = crate::ca_bundle() {
+        let trust = TrustStore::empty().with_native_roots(false).with_pem_certificate(pem);
+        match TlsContext::builder().with_trust_store(trust).build() {
+            Ok(context) => http = http.tls_context(context),
+            Err(e) => tracing::warn!(error = %e, "CA bundle unusable; using the system's certificate directory"),
+        }
+    }
+    let http = http.build_https();
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(limits.connect)
         .operation_attempt_timeout(limits.attempt)

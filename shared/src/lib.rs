@@ -23,11 +23,29 @@ pub use envelope::{Outcome, ParamError, Status};
 pub use pipeline::{Context, Deps, RouteResult};
 pub use routes::RouteId;
 
-/// JSON log lines, level from `RUST_LOG` (default `info`): to stdout in Lambda (CloudWatch),
-/// to stderr for the local CLI, whose stdout is for people.
+/// JSON log lines at the level `RUST_LOG` names (`error`, `warn`, `info`, `debug`, `trace`;
+/// default `info`): to stdout in Lambda (CloudWatch), to stderr for the local CLI, whose stdout
+/// is for people. A plain level, not per-module directives: that filter would bring a regex
+/// engine into every function binary.
 pub fn init_logging(to_stderr: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().json().with_env_filter(filter).with_current_span(false);
+    let level = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| v.trim().parse::<tracing_subscriber::filter::LevelFilter>().ok())
+        .unwrap_or(tracing_subscriber::filter::LevelFilter::INFO);
+    let builder = tracing_subscriber::fmt().json().with_max_level(level).with_current_span(false).with_ansi(false);
     let _ = if to_stderr { builder.with_writer(std::io::stderr).try_init() } else { builder.try_init() };
+}
+
+/// The system's CA certificates as one PEM bundle (`SSL_CERT_FILE`, else the usual bundle of
+/// Amazon Linux or Debian). Reading one file is one open; letting the TLS stack scan the
+/// certificate directory is ~140, most of a cold start. `None`: fall back to that scan.
+pub fn ca_bundle() -> Option<Vec<u8>> {
+    let from_env = std::env::var("SSL_CERT_FILE").ok();
+    let candidates = from_env.iter().map(String::as_str).chain([
+        "/etc/pki/tls/certs/ca-bundle.crt",
+        "/etc/ssl/certs/ca-certificates.crt",
+        "/etc/ssl/cert.pem",
+    ]);
+    let bundle = candidates.filter_map(|path| std::fs::read(path).ok()).find(|pem| !pem.is_empty());
+    bundle
 }

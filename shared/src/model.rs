@@ -161,3 +161,102 @@ pub struct RegistryRecord {
     pub name: String,
     pub deployed: bool,
 }
+
+/// How a client field is held, for reading and writing it by its API name.
+macro_rules! client_field_access {
+    ($( $kind:ident $name:ident ),* $(,)?) => {
+        impl Client {
+            /// One field as JSON, by its API name (`None`: no such field).
+            pub fn field(&self, name: &str) -> Option<serde_json::Value> {
+                use serde_json::Value;
+                Some(match name {
+                    $( stringify!($name) => client_field_access!(@get $kind self.$name), )*
+                    _ => return None,
+                })
+            }
+
+            /// Sets one writable field from a checked JSON value (`null` clears an optional one).
+            pub fn set_field(&mut self, name: &str, value: &serde_json::Value) -> Result<(), String> {
+                use serde_json::Value;
+                match name {
+                    $( stringify!($name) => client_field_access!(@set $kind self.$name, value, name), )*
+                    _ => return Err(format!("'{name}' is not a client field")),
+                }
+                #[allow(unreachable_code)]
+                Ok(())
+            }
+        }
+    };
+    (@get id $f:expr) => { $f.map_or(Value::Null, Value::from) };
+    (@get u64 $f:expr) => { Value::from($f) };
+    (@get str $f:expr) => { Value::String($f.clone()) };
+    (@get opt $f:expr) => { $f.clone().map_or(Value::Null, Value::String) };
+    (@get bool $f:expr) => { Value::Bool($f) };
+    (@get list $f:expr) => { Value::from($f.clone()) };
+    (@get time $f:expr) => { Value::String(timestamp::format($f)) };
+    (@set str $f:expr, $v:expr, $n:expr) => { $f = $v.as_str().ok_or_else(|| format!("{} must be a string", $n))?.to_string() };
+    (@set opt $f:expr, $v:expr, $n:expr) => {
+        $f = match $v { Value::Null => None, Value::String(s) => Some(s.clone()), _ => return Err(format!("{} must be a string or null", $n)) }
+    };
+    (@set bool $f:expr, $v:expr, $n:expr) => { $f = $v.as_bool().ok_or_else(|| format!("{} must be a boolean", $n))? };
+    (@set list $f:expr, $v:expr, $n:expr) => {
+        $f = match $v {
+            Value::Array(items) => items.iter().map(|i| i.as_str().map(str::to_string)).collect::<Option<Vec<_>>>()
+                .ok_or_else(|| format!("{} must be a list of strings", $n))?,
+            _ => return Err(format!("{} must be a list", $n)),
+        }
+    };
+    // Ids and timestamps are never written through a patch.
+    (@set $kind:ident $f:expr, $v:expr, $n:expr) => { return Err(format!("{} is not writable", $n)) };
+}
+
+client_field_access! {
+    u64 id, id user_id, id entity_id, opt contract_type, str first_name, str last_name, str email, opt phone,
+    bool active, opt assistant_first_name, opt assistant_last_name, opt assistant_phone, list assistant_emails,
+    list additional_emails, opt employee_notes, opt realtor_license, opt bio, opt display_name, bool use_display_name,
+    opt display_email, bool use_display_email, opt display_phone, bool use_display_phone, opt branding_name,
+    opt branding_website, opt branding_notes, opt branding_phone, opt branding_address, opt branding_address2,
+    opt branding_city, opt branding_province_iso, opt branding_postal_code, bool use_parent_branding,
+    time created_at, time updated_at,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> Client {
+        let fx = crate::fixture::parse(
+            r#"{"clients":[{"id":1,"user_id":null,"entity_id":4,"first_name":"A","last_name":"B","email":"a@b.co",
+                "phone":"1","assistant_emails":["x@y.io"],"use_display_name":true}]}"#,
+            time::macros::datetime!(2026-01-01 0:00 UTC),
+        )
+        .unwrap();
+        fx.clients[0].clone()
+    }
+
+    #[test]
+    fn field_access_covers_every_serialised_field_and_agrees_with_serde() {
+        let c = client();
+        let serialised = serde_json::to_value(&c).unwrap();
+        let map = serialised.as_object().unwrap();
+        for (key, value) in map {
+            assert_eq!(c.field(key).as_ref(), Some(value), "{key}");
+        }
+        assert_eq!(c.field("password"), None);
+    }
+
+    #[test]
+    fn set_field_writes_writable_fields_only() {
+        let mut c = client();
+        c.set_field("phone", &serde_json::Value::Null).unwrap();
+        c.set_field("bio", &serde_json::json!("Bio")).unwrap();
+        c.set_field("active", &serde_json::json!(false)).unwrap();
+        c.set_field("additional_emails", &serde_json::json!(["q@r.io"])).unwrap();
+        assert_eq!((c.phone.as_deref(), c.bio.as_deref(), c.active), (None, Some("Bio"), false));
+        assert_eq!(c.additional_emails, ["q@r.io"]);
+        assert!(c.set_field("id", &serde_json::json!(2)).is_err());
+        assert!(c.set_field("created_at", &serde_json::json!("2026-01-01T00:00:00Z")).is_err());
+        assert!(c.set_field("first_name", &serde_json::Value::Null).is_err());
+        assert!(c.set_field("nope", &serde_json::json!(1)).is_err());
+    }
+}

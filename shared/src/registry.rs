@@ -1,7 +1,7 @@
 //! The route registry (CONTRACT §11): route and service records with `deployed` flags, cached
 //! per container so that a warm function reads the store at most once per cache period.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::envelope::{Outcome, Status};
@@ -13,7 +13,7 @@ pub const DEFAULT_CACHE: Duration = Duration::from_secs(30);
 
 pub struct RegistryCache {
     ttl: Duration,
-    cached: Mutex<Option<(Instant, RegistrySnapshot)>>,
+    cached: Mutex<Option<(Instant, Arc<RegistrySnapshot>)>>,
 }
 
 impl RegistryCache {
@@ -30,13 +30,13 @@ impl RegistryCache {
         Self::new(ttl)
     }
 
-    async fn snapshot(&self, store: &dyn Store) -> StoreResult<RegistrySnapshot> {
+    async fn snapshot(&self, store: &dyn Store) -> StoreResult<Arc<RegistrySnapshot>> {
         if let Some((at, snap)) = self.cached.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
             if at.elapsed() < self.ttl {
                 return Ok(snap.clone());
             }
         }
-        let fresh = store.registry().await?;
+        let fresh = Arc::new(store.registry().await?);
         *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), fresh.clone()));
         Ok(fresh)
     }

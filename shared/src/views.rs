@@ -48,6 +48,10 @@ pub fn application_view(app: &Application) -> Value {
     })
 }
 
+fn pick_client(client: &Client, fields: &[&str]) -> Map<String, Value> {
+    fields.iter().map(|f| (f.to_string(), client.field(f).unwrap_or(Value::Null))).collect()
+}
+
 fn pick(record: &Map<String, Value>, fields: &[&str]) -> Map<String, Value> {
     fields.iter().map(|f| (f.to_string(), record.get(*f).cloned().unwrap_or(Value::Null))).collect()
 }
@@ -77,17 +81,16 @@ const BRANDING_FIELDS: &[&str] = &[
 /// The client in `view`. `show_employee_notes` is true for employees and applications;
 /// `entity` is the client's entity, needed only by the branding view.
 pub fn client_view(client: &Client, view: &str, show_employee_notes: bool, entity: Option<&Entity>) -> Value {
-    let all = as_map(client);
     let out = match view {
         "client_read" => {
-            let mut m = all.clone();
+            let mut m = as_map(client);
             if !show_employee_notes {
                 m.remove("employee_notes");
             }
             m
         }
-        "planox_client_read_profile" => pick(
-            &all,
+        "planox_client_read_profile" => pick_client(
+            client,
             &[
                 "id",
                 "first_name",
@@ -102,19 +105,19 @@ pub fn client_view(client: &Client, view: &str, show_employee_notes: bool, entit
             ],
         ),
         "planox_client_read_tours" => {
-            let mut m = pick(&all, &["id"]);
-            m.extend(pick(&all, DISPLAY_FIELDS));
+            let mut m = pick_client(client, &["id"]);
+            m.extend(pick_client(client, DISPLAY_FIELDS));
             m.insert("tour_contact".into(), tour_contact(client));
             m
         }
         "planox_client_read_branding" => {
-            let mut m = pick(&all, &["id"]);
-            m.extend(pick(&all, BRANDING_FIELDS));
+            let mut m = pick_client(client, &["id"]);
+            m.extend(pick_client(client, BRANDING_FIELDS));
             m.insert("branding".into(), branding(client, entity));
             m
         }
-        "planox_client_read_preferences" => pick(
-            &all,
+        "planox_client_read_preferences" => pick_client(
+            client,
             &[
                 "id",
                 "assistant_emails",
@@ -125,9 +128,9 @@ pub fn client_view(client: &Client, view: &str, show_employee_notes: bool, entit
                 "use_parent_branding",
             ],
         ),
-        "contract_type_view" => pick(&all, &["id", "contract_type", "entity_id"]),
-        _ => pick(
-            &all,
+        "contract_type_view" => pick_client(client, &["id", "contract_type", "entity_id"]),
+        _ => pick_client(
+            client,
             &["id", "first_name", "last_name", "email", "phone", "active", "entity_id", "created_at", "updated_at"],
         ),
     };

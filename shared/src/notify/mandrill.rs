@@ -61,13 +61,15 @@ impl MandrillNotifier {
 
     fn http(&self) -> &Https {
         self.http.get_or_init(|| {
-            let connector = hyper_rustls::HttpsConnectorBuilder::new()
-                .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
-                .expect("ring offers the default protocol versions")
-                // http:// only for a local stand-in; the default URL is https.
-                .https_or_http()
-                .enable_http1()
-                .build();
+            let builder = hyper_rustls::HttpsConnectorBuilder::new();
+            let builder = match tls_config() {
+                Some(config) => builder.with_tls_config(config),
+                None => builder
+                    .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
+                    .expect("ring offers the default protocol versions"),
+            };
+            // http:// only for a local stand-in; the default URL is https.
+            let connector = builder.https_or_http().enable_http1().build();
             HttpClient::builder(TokioExecutor::new()).build(connector)
         })
     }
@@ -107,6 +109,21 @@ impl MandrillNotifier {
         }
         check_answer(&bytes)
     }
+}
+
+/// rustls over ring trusting the system's CA bundle, or `None` when there is none to read.
+fn tls_config() -> Option<rustls::ClientConfig> {
+    use rustls_pki_types::pem::PemObject;
+    let pem = crate::ca_bundle()?;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add_parsable_certificates(rustls_pki_types::CertificateDer::pem_slice_iter(&pem).filter_map(Result::ok));
+    if roots.is_empty() {
+        return None;
+    }
+    rustls::ClientConfig::builder_with_provider(rustls::crypto::ring::default_provider().into())
+        .with_safe_default_protocol_versions()
+        .ok()
+        .map(|b| b.with_root_certificates(roots).with_no_client_auth())
 }
 
 /// 200 with a result for every recipient, each `sent`, `queued` or `scheduled`.

@@ -43,12 +43,10 @@ impl ClientPatch {
 
     /// `client` with the patch's fields and `updated_at` applied.
     pub fn apply_to(&self, client: &Client) -> StoreResult<Client> {
-        let mut record = serde_json::to_value(client).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut updated = client.clone();
         for (field, value) in &self.fields {
-            record[*field] = value.clone();
+            updated.set_field(field, value).map_err(|e| StoreError::Corrupt(format!("client patch: {e}")))?;
         }
-        let mut updated: Client =
-            serde_json::from_value(record).map_err(|e| StoreError::Corrupt(format!("client patch: {e}")))?;
         updated.updated_at = self.now;
         Ok(updated)
     }
