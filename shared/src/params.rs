@@ -200,14 +200,13 @@ fn is_empty(spec: &ParamSpec, value: &Value) -> bool {
 
 fn collect_missing(specs: &[ParamSpec], body: &Map<String, Value>, prefix: &str, out: &mut Vec<ParamError>) {
     for spec in specs {
-        let name = qualified(prefix, spec.name);
         match body.get(spec.name) {
             Some(value) if !is_empty(spec, value) => {
                 if let (Kind::Object(sub), Value::Object(inner)) = (spec.kind, value) {
-                    collect_missing(sub, inner, &name, out);
+                    collect_missing(sub, inner, &qualified(prefix, spec.name), out);
                 }
             }
-            _ if spec.required => out.push(ParamError::new(name, "This param is required.")),
+            _ if spec.required => out.push(ParamError::new(qualified(prefix, spec.name), "This param is required.")),
             _ => {}
         }
     }
@@ -220,7 +219,6 @@ fn check_types(specs: &'static [ParamSpec], body: &Map<String, Value>, prefix: &
         if matches!(spec.kind, Kind::Token) {
             continue;
         }
-        let name = qualified(prefix, spec.name);
         if matches!(spec.kind, Kind::View(_)) && value.is_null() {
             continue;
         }
@@ -228,19 +226,20 @@ fn check_types(specs: &'static [ParamSpec], body: &Map<String, Value>, prefix: &
             if spec.clearable {
                 params.values.push((spec.name, Param::Clear));
             } else {
-                out.push(ParamError::new(name, "This param cannot be empty."));
+                out.push(ParamError::new(qualified(prefix, spec.name), "This param cannot be empty."));
             }
             continue;
         }
-        match check_value(spec, value, &name, out) {
+        match check_value(spec, value, prefix, out) {
             Ok(param) => params.values.push((spec.name, param)),
-            Err(message) => out.push(ParamError::new(name, message)),
+            Err(message) => out.push(ParamError::new(qualified(prefix, spec.name), message)),
         }
     }
     params
 }
 
-fn check_value(spec: &ParamSpec, value: &Value, name: &str, out: &mut Vec<ParamError>) -> Result<Param, String> {
+/// One param's value; `prefix` names the object it sits in (for nested errors).
+fn check_value(spec: &ParamSpec, value: &Value, prefix: &str, out: &mut Vec<ParamError>) -> Result<Param, String> {
     match spec.kind {
         Kind::Token => unreachable!("the token is checked by the pipeline"),
         Kind::Integer => integer(value).map(Param::Int),
@@ -264,7 +263,7 @@ fn check_value(spec: &ParamSpec, value: &Value, name: &str, out: &mut Vec<ParamE
             _ => Err(format!("This param must be one of: {}.", names.join(", "))),
         },
         Kind::Object(sub) => match value {
-            Value::Object(inner) => Ok(Param::Object(check_types(sub, inner, name, out))),
+            Value::Object(inner) => Ok(Param::Object(check_types(sub, inner, &qualified(prefix, spec.name), out))),
             _ => Err("This param must be an object.".to_string()),
         },
     }

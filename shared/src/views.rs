@@ -52,10 +52,6 @@ fn pick_client(client: &Client, fields: &[&str]) -> Map<String, Value> {
     fields.iter().map(|f| (f.to_string(), client.field(f).unwrap_or(Value::Null))).collect()
 }
 
-fn pick(record: &Map<String, Value>, fields: &[&str]) -> Map<String, Value> {
-    fields.iter().map(|f| (f.to_string(), record.get(*f).cloned().unwrap_or(Value::Null))).collect()
-}
-
 fn as_map<T: serde::Serialize>(record: &T) -> Map<String, Value> {
     match serde_json::to_value(record) {
         Ok(Value::Object(map)) => map,
@@ -181,36 +177,32 @@ fn branding(c: &Client, entity: Option<&Entity>) -> Value {
     }
 }
 
-const ENTITY_VIEW_FIELDS: &[&str] = &[
-    "id",
-    "integration_id",
-    "entity_slug",
-    "email",
-    "name",
-    "address",
-    "operational_transaction_emails",
-    "order_completion_emails",
-    "active",
-    "created_at",
-    "updated_at",
-];
-
 /// The entity in `view` (default `entity_view`).
 pub fn entity_view(entity: &Entity, view: &str) -> Value {
-    let all = as_map(entity);
-    let out = match view {
-        "planox_company_read_profile" => pick(&all, &["id", "name", "email", "entity_slug", "address", "active"]),
-        "planox_company_read_preferences" => {
-            pick(&all, &["id", "operational_transaction_emails", "order_completion_emails"])
+    let e = entity;
+    let address = || serde_json::to_value(&e.address).unwrap_or(Value::Null);
+    match view {
+        "planox_company_read_profile" => json!({
+            "id": e.id, "name": e.name, "email": e.email, "entity_slug": e.entity_slug, "address": address(),
+            "active": e.active,
+        }),
+        "planox_company_read_preferences" => json!({
+            "id": e.id, "operational_transaction_emails": e.operational_transaction_emails,
+            "order_completion_emails": e.order_completion_emails,
+        }),
+        _ => {
+            let mut out = json!({
+                "id": e.id, "integration_id": e.integration_id, "entity_slug": e.entity_slug, "email": e.email,
+                "name": e.name, "address": address(), "operational_transaction_emails": e.operational_transaction_emails,
+                "order_completion_emails": e.order_completion_emails, "active": e.active,
+                "created_at": timestamp::format(e.created_at), "updated_at": timestamp::format(e.updated_at),
+            });
+            if view == "planoadmin_company_read" {
+                out["created_by"] = serde_json::to_value(e.created_by).unwrap_or(Value::Null);
+            }
+            out
         }
-        "planoadmin_company_read" => {
-            let mut m = pick(&all, ENTITY_VIEW_FIELDS);
-            m.extend(pick(&all, &["created_by"]));
-            m
-        }
-        _ => pick(&all, ENTITY_VIEW_FIELDS),
-    };
-    Value::Object(out)
+    }
 }
 
 #[cfg(test)]
