@@ -94,12 +94,7 @@ async fn answer(deps: &Deps, req: hyper::Request<Incoming>) -> hyper::Response<F
     };
     let body = if bytes.is_empty() { Body::Empty } else { Body::Binary(bytes.to_vec()) };
     let request: Request = lambda_http::http::Request::from_parts(parts, body);
-    let response = match route {
-        Some(RouteId::ClientsUpdate) => clients_update::handle(deps, request).await,
-        Some(RouteId::EntitiesCreate) => entities_create::handle(deps, request).await,
-        None => route_fallback::handle(&request),
-    };
-    to_hyper(response)
+    to_hyper(planocore::handle(deps, request).await)
 }
 
 fn to_hyper(response: Response<Body>) -> hyper::Response<Full<Bytes>> {

@@ -24,11 +24,7 @@ fn create_req(body: Value) -> Request {
 }
 
 async fn route(app: &TestApp, req: Request) -> Response<Body> {
-    match shared::RouteId::identify(req.method(), req.uri().path()) {
-        Some(shared::RouteId::ClientsUpdate) => clients_update::handle(&app.deps, req).await,
-        Some(shared::RouteId::EntitiesCreate) => entities_create::handle(&app.deps, req).await,
-        None => route_fallback::handle(&req),
-    }
+    planocore::handle(&app.deps, req).await
 }
 
 const NEW_PASSWORD: &str = "fresh secret phrase";

@@ -25,14 +25,7 @@ fn app() -> &'static (tokio::runtime::Runtime, TestApp) {
 
 fn answer(req: Request) -> Reply {
     let (rt, app) = app();
-    rt.block_on(async {
-        let resp = match RouteId::identify(req.method(), req.uri().path()) {
-            Some(RouteId::ClientsUpdate) => clients_update::handle(&app.deps, req).await,
-            Some(RouteId::EntitiesCreate) => entities_create::handle(&app.deps, req).await,
-            None => route_fallback::handle(&req),
-        };
-        Reply::from_response(resp)
-    })
+    Reply::from_response(rt.block_on(planocore::handle(&app.deps, req)))
 }
 
 fn is_envelope(reply: &Reply) -> Result<(), TestCaseError> {

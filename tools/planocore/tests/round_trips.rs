@@ -35,11 +35,7 @@ async fn app() -> (TestApp, CallRecorder) {
 
 /// The calls one request makes, after checking it succeeded.
 async fn calls(app: &TestApp, recorder: &CallRecorder, req: Request) -> Vec<String> {
-    let resp = match shared::RouteId::identify(req.method(), req.uri().path()) {
-        Some(shared::RouteId::ClientsUpdate) => clients_update::handle(&app.deps, req).await,
-        _ => entities_create::handle(&app.deps, req).await,
-    };
-    let reply = Reply::from_response(resp);
+    let reply = Reply::from_response(planocore::handle(&app.deps, req).await);
     assert_eq!(reply.status(), "action-successful", "{}", reply.body);
     recorder.take()
 }

@@ -260,34 +260,43 @@ impl DynamoStore {
         Err(PatchError::Store(StoreError::Unavailable("the client kept changing during the update".into())))
     }
 
-    /// Deletes every session of `user_id` but `keep`.
-    async fn revoke_sessions(&self, user_id: u64, keep: Option<&str>) -> StoreResult<()> {
+    /// Every item of one partition of the table or of `index`, page after page. Index reads
+    /// cannot be strongly consistent; table reads are.
+    async fn query_partition(&self, index: Option<&str>, key: &str, value: &str) -> StoreResult<Vec<Key>> {
+        let mut items = Vec::new();
         let mut start: Option<Key> = None;
         loop {
             let out = self
                 .client
                 .query()
                 .table_name(&self.table)
-                .index_name(keys::GSI1)
+                .set_index_name(index.map(str::to_string))
+                .consistent_read(index.is_none())
                 .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", keys::GSI1PK)
-                .expression_attribute_values(":pk", s(keys::user_sessions_pk(user_id)))
+                .expression_attribute_names("#pk", key)
+                .expression_attribute_values(":pk", s(value))
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
                 .map_err(unavailable)?;
-            for item in out.items.unwrap_or_default() {
-                let Some(AttributeValue::S(pk)) = item.get(keys::PK) else { continue };
-                let hash = pk.trim_start_matches("TOKEN#");
-                if Some(hash) != keep {
-                    self.delete(keys::token(hash)).await?;
-                }
-            }
+            items.extend(out.items.unwrap_or_default());
             match out.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(()),
+                _ => return Ok(items),
             }
         }
+    }
+
+    /// Deletes every session of `user_id` but `keep`.
+    async fn revoke_sessions(&self, user_id: u64, keep: Option<&str>) -> StoreResult<()> {
+        for item in self.query_partition(Some(keys::GSI1), keys::GSI1PK, &keys::user_sessions_pk(user_id)).await? {
+            let Some(AttributeValue::S(pk)) = item.get(keys::PK) else { continue };
+            let hash = pk.trim_start_matches("TOKEN#");
+            if Some(hash) != keep {
+                self.delete(keys::token(hash)).await?;
+            }
+        }
+        Ok(())
     }
 
     /// The next entity id from the atomic counter.
@@ -445,34 +454,17 @@ impl Store for DynamoStore {
 
     async fn registry(&self) -> StoreResult<RegistrySnapshot> {
         let mut snapshot = RegistrySnapshot::default();
-        let mut start: Option<Key> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk")
-                .expression_attribute_values(":pk", s(keys::REGISTRY_PK))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in out.items.unwrap_or_default() {
-                let Some(AttributeValue::S(sk)) = item.get(keys::SK) else { continue };
-                let Some((kind, name)) = keys::registry_kind(sk) else { continue };
-                let deployed = matches!(item.get("deployed"), Some(AttributeValue::Bool(true)));
-                let record = RegistryRecord { name: name.to_string(), deployed };
-                match kind {
-                    RecordKind::Route => snapshot.routes.push(record),
-                    RecordKind::Service => snapshot.services.push(record),
-                }
-            }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(snapshot),
+        for item in self.query_partition(None, keys::PK, keys::REGISTRY_PK).await? {
+            let Some(AttributeValue::S(sk)) = item.get(keys::SK) else { continue };
+            let Some((kind, name)) = keys::registry_kind(sk) else { continue };
+            let deployed = matches!(item.get("deployed"), Some(AttributeValue::Bool(true)));
+            let record = RegistryRecord { name: name.to_string(), deployed };
+            match kind {
+                RecordKind::Route => snapshot.routes.push(record),
+                RecordKind::Service => snapshot.services.push(record),
             }
         }
+        Ok(snapshot)
     }
 
     async fn put_registry_record(&self, kind: RecordKind, record: &RegistryRecord, only_if_missing: bool) -> StoreResult<bool> {
