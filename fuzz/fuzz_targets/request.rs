@@ -9,7 +9,7 @@ use lambda_http::http::Method;
 use lambda_http::{Body, Request};
 use libfuzzer_sys::fuzz_target;
 use shared::testing::{Reply, TestApp};
-use shared::{RouteId, Status};
+use shared::Status;
 
 fn app() -> &'static (tokio::runtime::Runtime, TestApp) {
     static APP: OnceLock<(tokio::runtime::Runtime, TestApp)> = OnceLock::new();
@@ -35,14 +35,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let req: Request = builder.body(if body.is_empty() { Body::Empty } else { Body::Binary(body.to_vec()) }).unwrap();
     let (rt, app) = app();
-    let reply = rt.block_on(async {
-        let resp = match RouteId::identify(req.method(), req.uri().path()) {
-            Some(RouteId::ClientsUpdate) => clients_update::handle(&app.deps, req).await,
-            Some(RouteId::EntitiesCreate) => entities_create::handle(&app.deps, req).await,
-            None => route_fallback::handle(&req),
-        };
-        Reply::from_response(resp)
-    });
+    let reply = Reply::from_response(rt.block_on(planocore::handle(&app.deps, req)));
     let status = Status::from_slug(reply.status()).expect("a status from the catalogue");
     assert_eq!(reply.code, status.http_code());
     assert_ne!(status, Status::ApplicationCrash, "{}", reply.body);
