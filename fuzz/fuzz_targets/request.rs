@@ -3,22 +3,11 @@
 
 #![no_main]
 
-use std::sync::OnceLock;
-
 use lambda_http::http::Method;
 use lambda_http::{Body, Request};
 use libfuzzer_sys::fuzz_target;
 use shared::testing::{Reply, TestApp};
 use shared::Status;
-
-fn app() -> &'static (tokio::runtime::Runtime, TestApp) {
-    static APP: OnceLock<(tokio::runtime::Runtime, TestApp)> = OnceLock::new();
-    APP.get_or_init(|| {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-        let app = rt.block_on(TestApp::memory());
-        (rt, app)
-    })
-}
 
 const METHODS: [Method; 4] = [Method::PUT, Method::POST, Method::GET, Method::DELETE];
 const PATHS: [&str; 3] = ["/api/v1/clients/update", "/api/v1/entities/create", "/api/v1/other"];
@@ -34,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
         builder = builder.header("content-type", ct);
     }
     let req: Request = builder.body(if body.is_empty() { Body::Empty } else { Body::Binary(body.to_vec()) }).unwrap();
-    let (rt, app) = app();
+    let (rt, app) = TestApp::shared_memory();
     let reply = Reply::from_response(rt.block_on(planocore::handle(&app.deps, req)));
     let status = Status::from_slug(reply.status()).expect("a status from the catalogue");
     assert_eq!(reply.code, status.http_code());

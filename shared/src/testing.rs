@@ -61,6 +61,17 @@ impl TestApp {
         TestApp::on(Arc::new(MemoryStore::new())).await
     }
 
+    /// One memory app with its own runtime for a whole test process, for synchronous callers
+    /// (property tests, the fuzz target): loading the fixture hashes passwords, ~100 ms.
+    pub fn shared_memory() -> &'static (tokio::runtime::Runtime, TestApp) {
+        static APP: std::sync::OnceLock<(tokio::runtime::Runtime, TestApp)> = std::sync::OnceLock::new();
+        APP.get_or_init(|| {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
+            let app = rt.block_on(TestApp::memory());
+            (rt, app)
+        })
+    }
+
     /// The demo fixture in a fresh table of the local DynamoDB emulator.
     pub async fn dynamodb() -> TestApp {
         let store = Arc::new(fresh_dynamodb_table().await);

@@ -1,8 +1,6 @@
 //! Property tests (bounded, in the normal run): whatever arrives, the answer is an envelope with
 //! a status from the catalogue, never a crash and never the token; valid params round-trip.
 
-use std::sync::OnceLock;
-
 use base64::Engine;
 use lambda_http::http::{HeaderName, HeaderValue, Method};
 use lambda_http::{Body, Request};
@@ -13,18 +11,8 @@ use shared::request::decode_params;
 use shared::testing::{Reply, TestApp};
 use shared::{RouteId, Status};
 
-/// One app for all cases: building one loads the fixture (Argon2 hashes) and costs ~100 ms.
-fn app() -> &'static (tokio::runtime::Runtime, TestApp) {
-    static APP: OnceLock<(tokio::runtime::Runtime, TestApp)> = OnceLock::new();
-    APP.get_or_init(|| {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let app = rt.block_on(TestApp::memory());
-        (rt, app)
-    })
-}
-
 fn answer(req: Request) -> Reply {
-    let (rt, app) = app();
+    let (rt, app) = TestApp::shared_memory();
     Reply::from_response(rt.block_on(planocore::handle(&app.deps, req)))
 }
 
