@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::Value;
-use shared::testing::{emulator, repo_root};
+use shared::testing::{emulator, http, repo_root};
 
 /// `planocore` with the emulator and a table of the test's own.
 fn planocore(table: &str, args: &[&str]) -> Output {
@@ -51,17 +51,7 @@ fn serve(mut cmd: Command) -> Server {
 
 /// A POST of `body` to Entities Create, answered as JSON.
 fn create(addr: &str, body: &str) -> Value {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "POST /api/v1/entities/create HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).unwrap();
-    serde_json::from_str(raw.split_once("\r\n\r\n").unwrap().1).unwrap()
+    http(addr, "POST", "/api/v1/entities/create", Some("application/json"), &[], body.as_bytes()).body
 }
 
 const NEW_ENTITY: &str = r#"{"token":"demo-employee-token","integration_id":8,"entity_slug":"cli-made","email":"cli@made.example",

@@ -1,12 +1,10 @@
 //! `planocore serve` over a real socket: the binary is started on a free port and spoken to
 //! with plain HTTP/1.1.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
-use serde_json::Value;
+use shared::testing::{http as http_with, HttpReply};
 
 struct Server {
     child: Child,
@@ -50,44 +48,8 @@ fn start(extra: &[&str]) -> Server {
     Server { child, addr, banner }
 }
 
-struct HttpReply {
-    code: u16,
-    headers: Vec<(String, String)>,
-    body: Value,
-}
-
-impl HttpReply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-}
-
 fn http(addr: &str, method: &str, path: &str, content_type: Option<&str>, body: &[u8]) -> HttpReply {
     http_with(addr, method, path, content_type, &[], body)
-}
-
-fn http_with(addr: &str, method: &str, path: &str, content_type: Option<&str>, extra: &[(&str, &str)], body: &[u8]) -> HttpReply {
-    let mut stream = TcpStream::connect(addr).expect("connects");
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let mut head = format!("{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n", body.len());
-    if let Some(ct) = content_type {
-        head.push_str(&format!("content-type: {ct}\r\n"));
-    }
-    for (name, value) in extra {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).unwrap();
-    // A server may answer (and close) before it has read a refused body to the end.
-    let _ = stream.write_all(body);
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let text = String::from_utf8(raw).expect("UTF-8 response");
-    let (head, body) = text.split_once("\r\n\r\n").expect("a header block");
-    let mut lines = head.lines();
-    let code = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
-    let headers = lines.filter_map(|l| l.split_once(": ")).map(|(n, v)| (n.to_string(), v.to_string())).collect();
-    HttpReply { code, headers, body: serde_json::from_str(body).unwrap_or(Value::Null) }
 }
 
 fn b64(json: &str) -> String {

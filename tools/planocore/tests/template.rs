@@ -4,7 +4,7 @@
 //! the code expects; the alarms' metric filters match the log line a crash really writes.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
@@ -511,16 +511,7 @@ impl Drop for Server {
 }
 
 fn put(addr: &str, path: &str, body: &str) -> Json {
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "PUT {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).unwrap();
-    serde_json::from_str(raw.split_once("\r\n\r\n").unwrap().1).unwrap()
+    shared::testing::http(addr, "PUT", path, Some("application/json"), &[], body.as_bytes()).body
 }
 
 /// The crash alarm's filter against the line a real crash logs: `planocore serve` (the same
