@@ -93,6 +93,7 @@ fn unknown_names_and_an_unreachable_store_are_clear_errors() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown route 'clients.delete'"));
     let out = planocore(&t, &["services", "enable", "billing"]);
+    assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown service 'billing'"));
 
     let out = command(&t, &["routes", "list"]).env("DYNAMODB_ENDPOINT", "http://127.0.0.1:9").output().unwrap();
