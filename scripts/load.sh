@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Load run: wrk with 64 connections for 30 s against `planocore serve`, on the memory
+# Load run (issue 9): wrk with 64 connections for 30 s against `planocore serve`, on the memory
 # store and on DynamoDB (moto), mixing Clients Updates and Entities Creates; then every write
 # that was acknowledged is read back through the API (scripts/load/verify.py).
 #
