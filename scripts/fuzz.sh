@@ -21,5 +21,14 @@ for i, f in enumerate(sorted(pathlib.Path("events").glob("*.json"))):
     (corpus / f"event-{i}").write_bytes(bytes([route]) + body)
 PY
 # cargo-fuzz needs nightly-only flags; RUSTC_BOOTSTRAP lets this stable toolchain accept them.
-RUSTC_BOOTSTRAP=1 cargo fuzz run request --sanitizer none -- -max_total_time="$seconds" -max_len=4096 2>&1 | tee fuzz/last-run.log | grep -E "^#[0-9]+ +(DONE|pulse)|Done|SUMMARY|crash-|ERROR" || true
+# libFuzzer exits non-zero on a finding (a crash, a leak, a timeout): that fails this script,
+# after the run's figures and the finding are printed.
+status=0
+RUSTC_BOOTSTRAP=1 cargo fuzz run request --sanitizer none -- -max_total_time="$seconds" -max_len=4096 \
+  > fuzz/last-run.log 2>&1 || status=$?
+grep -E "^#[0-9]+ +(DONE|pulse)|Done|SUMMARY|crash-|ERROR" fuzz/last-run.log || true
 tail -n 5 fuzz/last-run.log
+if [ "$status" -ne 0 ]; then
+  echo "FAIL: the fuzzer stopped with status $status: a finding is in fuzz/artifacts/request/ (see fuzz/last-run.log)" >&2
+fi
+exit "$status"

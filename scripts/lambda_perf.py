@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Start-up and steady-state figures of the three release function binaries.
 
-Builds the release binaries, starts moto (scripts/moto_server.py) with a seeded table, and runs
-each function under a small Lambda Runtime API on loopback, as the Lambda service would:
+Builds the release binaries, starts DynamoDB Local (scripts/dynamodb-local) with a seeded table,
+and runs each function under a small Lambda Runtime API on loopback, as the Lambda service would
+(its own, not the Runtime Interface Emulator: it times the function's first poll of /next, which
+the emulator does not report):
 
 - init: process start -> the function's first poll of /runtime/invocation/next
 - first response: the first event handed over -> its response posted (cold: SDK connections)
@@ -208,8 +210,7 @@ def run_once(binary, function, env, warm):
 
 
 def fresh_table(env):
-    """A newly seeded table: moto copies the whole table in every transaction, so a table that
-    grows run after run would measure moto, not the function."""
+    """A newly seeded table for each cold start: the demo sessions' times count from the seed."""
     env = dict(env, TABLE_NAME=f"perf-{uuid.uuid4().hex[:8]}")
     subprocess.run(["target/release/planocore", "table", "create"], env=env, check=True, stdout=subprocess.DEVNULL)
     subprocess.run(["target/release/planocore", "seed", "tools/planocore/demo-fixture.json"], env=env, check=True,
@@ -227,12 +228,11 @@ def main():
     os.chdir(ROOT)
     if not args.no_build:
         subprocess.run(["cargo", "build", "--release", "-p", "planocore"] + sum((["-p", f] for f in FUNCTIONS), []), check=True)
-    moto_port = free_port()
-    moto = subprocess.Popen([".venv/bin/python", "scripts/moto_server.py", str(moto_port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ddb_port = free_port()
+    ddb = subprocess.Popen(["scripts/dynamodb-local", str(ddb_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_port(moto_port)
-        base_env = dict(os.environ, DYNAMODB_ENDPOINT=f"http://127.0.0.1:{moto_port}", AWS_REGION="us-east-1",
+        wait_port(ddb_port)
+        base_env = dict(os.environ, DYNAMODB_ENDPOINT=f"http://127.0.0.1:{ddb_port}", AWS_REGION="us-east-1",
                         AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local", REGISTRY_CACHE_SECONDS="30")
         print(f"{'function':<16} {'init ms':>8} {'1st resp ms':>12} {'warm p50 ms':>12} {'warm p99 ms':>12} {'peak RSS MiB':>12} {'size MB':>8}")
         for function in [args.only] if args.only else FUNCTIONS:
@@ -246,7 +246,7 @@ def main():
                       f"{statistics.median(r[5] for r in runs) / 1024:.1f} MiB")
             sys.stdout.flush()
     finally:
-        moto.kill()
+        ddb.kill()
 
 
 if __name__ == "__main__":

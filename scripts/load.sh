@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Load run (issue 9): wrk with 64 connections for 30 s against `planocore serve`, on the memory
-# store and on DynamoDB (moto), mixing Clients Updates and Entities Creates; then every write
-# that was acknowledged is read back through the API (scripts/load/verify.py).
+# Load run: wrk with 64 connections for 30 s against `planocore serve`, on the memory store and
+# on DynamoDB Local (AWS's emulator, scripts/dynamodb-local), mixing Clients Updates and Entities
+# Creates; then every write that was acknowledged is read back through the API
+# (scripts/load/verify.py). Fails when a write was lost, when none was acknowledged, or when more
+# than LOAD_MAX_ERROR_RATE (default 0.01) of the requests failed.
 #
 #   scripts/load.sh [memory|dynamodb ...]      (default: both; DURATION, CONNECTIONS override)
 set -euo pipefail
@@ -32,17 +34,15 @@ for store in "${stores[@]}"; do
       RUST_LOG=warn "$bin" serve --addr "127.0.0.1:$port" --seed "$out/fixture.json" > "$out/serve.log" 2>&1 &
       pids+=($!) ;;
     dynamodb)
-      # moto copies the whole table for every transaction: keep it small.
-      clients=200
+      clients=5000
       python3 scripts/load/fixture.py "$clients" "$first_client" > "$out/fixture.json"
-      [ -x .venv/bin/python ] || { python3 -m venv .venv; .venv/bin/pip install -q 'moto[server]==5.2.5'; }
-      moto_port=$(free_port)
-      .venv/bin/python scripts/moto_server.py "$moto_port" > "$out/moto.log" 2>&1 &
+      ddb_port=$(free_port)
+      scripts/dynamodb-local "$ddb_port" > "$out/dynamodb-local.log" 2>&1 &
       pids+=($!)
-      wait_port "$moto_port"
-      export DYNAMODB_ENDPOINT="http://127.0.0.1:$moto_port" TABLE_NAME="load-$$"
+      wait_port "$ddb_port" || { cat "$out/dynamodb-local.log" >&2; exit 1; }
+      export DYNAMODB_ENDPOINT="http://127.0.0.1:$ddb_port" TABLE_NAME="load-$$"
       "$bin" table create > /dev/null
-      echo "seeding $clients clients into DynamoDB (moto) ..."
+      echo "seeding $clients clients into DynamoDB Local ..."
       RUST_LOG=warn "$bin" seed "$out/fixture.json" > /dev/null
       RUST_LOG=warn "$bin" serve --addr "127.0.0.1:$port" --store dynamodb > "$out/serve.log" 2>&1 &
       pids+=($!) ;;

@@ -47,8 +47,8 @@ impl SdkTimeouts {
         operation: Duration::from_millis(3000),
     };
 
-    /// A local emulator (moto) is one Python process serving a request at a time: under load a
-    /// call queues for seconds. Still inside the request's own 8 s deadline.
+    /// A local emulator (DynamoDB Local: one JVM over SQLite, sharing the machine with the tests)
+    /// can take seconds for a call under load. Still inside the request's own 8 s deadline.
     pub const LOCAL_EMULATOR: SdkTimeouts = SdkTimeouts {
         connect: Duration::from_secs(2),
         attempt: Duration::from_secs(6),

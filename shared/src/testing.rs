@@ -18,7 +18,7 @@ use crate::registry::{self, RegistryCache};
 use crate::store::memory::MemoryStore;
 use crate::store::Store;
 
-pub mod runtime_api;
+pub mod rie;
 
 /// The instant the test fixture is loaded at; relative fixture times count from here.
 pub const NOW: OffsetDateTime = datetime!(2026-11-23 12:00 UTC);
@@ -38,6 +38,8 @@ pub struct TestApp {
     pub notifier: Arc<RecordingNotifier>,
     /// The same store as `deps.store` when it is DynamoDB, for raw reads of the table.
     pub dynamo: Option<Arc<crate::store::dynamodb::DynamoStore>>,
+    /// The same store as `deps.store` when it is the memory store.
+    pub memory: Option<Arc<MemoryStore>>,
 }
 
 impl TestApp {
@@ -54,11 +56,23 @@ impl TestApp {
             notifier: notifier.clone(),
             registry: RegistryCache::new(std::time::Duration::ZERO),
         };
-        TestApp { deps, clock, notifier, dynamo: None }
+        TestApp { deps, clock, notifier, dynamo: None, memory: None }
     }
 
     pub async fn memory() -> TestApp {
-        TestApp::on(Arc::new(MemoryStore::new())).await
+        let store = Arc::new(MemoryStore::new());
+        let mut app = TestApp::on(store.clone()).await;
+        app.memory = Some(store);
+        app
+    }
+
+    /// The id of every entity the store holds, whichever store it is, sorted.
+    pub async fn entity_ids(&self) -> Vec<u64> {
+        match (&self.memory, &self.dynamo) {
+            (Some(memory), _) => memory.entity_ids(),
+            (_, Some(dynamo)) => dynamo.entity_ids().await,
+            _ => panic!("entity_ids needs TestApp::memory or TestApp::dynamodb"),
+        }
     }
 
     /// One memory app with its own runtime for a whole test process, for synchronous callers
@@ -153,57 +167,100 @@ impl aws_sdk_dynamodb::config::Intercept for CallRecorder {
     }
 }
 
-/// The local DynamoDB-compatible server the tests run against (moto).
+/// The emulators the tests run against: DynamoDB Local (AWS's own DynamoDB emulator) for every
+/// DynamoDB test, moto for Secrets Manager only (DynamoDB Local has none).
 pub mod emulator {
     use std::net::{TcpListener, TcpStream};
+    use std::path::Path;
     use std::process::{Command, Stdio};
     use std::sync::OnceLock;
     use std::time::{Duration, Instant};
 
-    /// Set by `scripts/test`, which installs and starts moto for the whole run.
+    /// Set by `scripts/test`, which installs and starts DynamoDB Local for the whole run.
     pub const ENDPOINT_VAR: &str = "PLANOCORE_TEST_DYNAMODB_ENDPOINT";
+    /// Set by `scripts/test`, which starts moto's server for the whole run.
+    pub const SECRETSMANAGER_VAR: &str = "PLANOCORE_TEST_SECRETSMANAGER_ENDPOINT";
 
-    /// The emulator's URL: from `PLANOCORE_TEST_DYNAMODB_ENDPOINT`, else moto started from the
-    /// project's `.venv` (through `scripts/moto_server.py`) for this test process. Without either the test fails,
-    /// saying how to run the tests: it never skips.
+    /// DynamoDB Local's URL: from `PLANOCORE_TEST_DYNAMODB_ENDPOINT`, else DynamoDB Local started
+    /// for this test process by `scripts/dynamodb-local` (which installs it, and Java, if needed).
     pub fn endpoint() -> &'static str {
         static ENDPOINT: OnceLock<String> = OnceLock::new();
-        ENDPOINT.get_or_init(|| match std::env::var(ENDPOINT_VAR) {
-            Ok(url) if !url.trim().is_empty() => url.trim().to_string(),
-            _ => start_moto(),
+        ENDPOINT.get_or_init(|| {
+            from_env(ENDPOINT_VAR).unwrap_or_else(|| {
+                let script = super::repo_root().join("scripts/dynamodb-local");
+                launch("DynamoDB Local", &script, &[], Duration::from_secs(120))
+            })
         })
     }
 
-    fn start_moto() -> String {
-        let python = super::repo_root().join(".venv/bin/python");
-        let launcher = super::repo_root().join("scripts/moto_server.py");
-        if !super::repo_root().join(".venv/bin/moto_server").exists() {
-            panic!(
-                "The DynamoDB tests need a local DynamoDB-compatible server and found none.\n\
-                 Run the tests with ./scripts/test (it installs moto into .venv and starts it), or\n\
-                 set {ENDPOINT_VAR}=http://127.0.0.1:PORT to a running moto_server."
-            );
-        }
+    /// moto's URL, for Secrets Manager: from `PLANOCORE_TEST_SECRETSMANAGER_ENDPOINT`, else moto's
+    /// own server started from the project's `.venv` for this test process.
+    pub fn secretsmanager_endpoint() -> &'static str {
+        static ENDPOINT: OnceLock<String> = OnceLock::new();
+        ENDPOINT.get_or_init(|| {
+            from_env(SECRETSMANAGER_VAR).unwrap_or_else(|| {
+                let moto = super::repo_root().join(".venv/bin/moto_server");
+                if !moto.exists() {
+                    panic!(
+                        "The Secrets Manager tests need moto and found none.\n\
+                         Run the tests with ./scripts/test (it installs moto into .venv and starts it), or\n\
+                         set {SECRETSMANAGER_VAR}=http://127.0.0.1:PORT to a running moto_server."
+                    );
+                }
+                launch("moto", &moto, &["-H", "127.0.0.1", "-p"], Duration::from_secs(30))
+            })
+        })
+    }
+
+    fn from_env(name: &str) -> Option<String> {
+        std::env::var(name).ok().map(|url| url.trim().to_string()).filter(|url| !url.is_empty())
+    }
+
+    /// Starts `program ARGS.. PORT` on a free port and waits until it accepts connections. A
+    /// watchdog shell stops it when this test process ends, however it ends; its output goes to
+    /// `target/<name>-<port>.log`, shown if it does not come up.
+    fn launch(name: &str, program: &Path, args: &[&str], patience: Duration) -> String {
         let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
-        // The watchdog shell stops moto when this test process ends, however it ends.
+        let log = super::repo_root().join("target").join(format!("{}-{port}.log", name.replace(' ', "-")));
+        let _ = std::fs::create_dir_all(log.parent().expect("target/"));
         let script = format!(
-            "\"$0\" \"$1\" {port} >/dev/null 2>&1 & m=$!; while kill -0 {parent} 2>/dev/null; do sleep 1; done; kill $m",
+            "\"$0\" \"$@\" {port} >\"{log}\" 2>&1 & m=$!; \
+             while kill -0 {parent} 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 1; done; kill $m 2>/dev/null",
+            log = log.display(),
             parent = std::process::id()
         );
-        Command::new("sh")
-            .args(["-c", &script, python.to_str().expect("UTF-8 path"), launcher.to_str().expect("UTF-8 path")])
+        let mut watchdog = Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .arg(program)
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("moto_server starts");
+            .unwrap_or_else(|e| panic!("{name} ({}) cannot start: {e}", program.display()));
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(30), "moto_server did not start on port {port}");
+            let output = || std::fs::read_to_string(&log).unwrap_or_default();
+            if let Ok(Some(_)) = watchdog.try_wait() {
+                panic!("{name} stopped before it listened on port {port}:\n{}", output());
+            }
+            assert!(started.elapsed() < patience, "{name} did not listen on port {port} within {patience:?}:\n{}", output());
             std::thread::sleep(Duration::from_millis(100));
         }
         format!("http://127.0.0.1:{port}")
     }
+}
+
+/// A fresh emulator table with the demo fixture loaded *now* and the routes synced: for a
+/// function binary or `planocore serve`, which run on the wall clock.
+pub async fn seeded_table() -> crate::store::dynamodb::DynamoStore {
+    let store = fresh_dynamodb_table().await;
+    let now = crate::clock::Clock::now(&crate::clock::SystemClock);
+    let fixture = crate::fixture::parse(&demo_fixture_text(), now).expect("demo fixture loads");
+    store.load_fixture(&fixture).await.expect("fixture written");
+    registry::sync(&store, false).await.expect("routes synced");
+    store
 }
 
 /// A request as API Gateway would hand it over.

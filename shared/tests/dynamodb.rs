@@ -1,6 +1,8 @@
 //! The DynamoDB store against the local emulator: registry and kill switch, the key layout's
 //! guards and TTLs, re-seeding, and what requests answer when the store goes away.
 
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::SeqCst;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -148,6 +150,8 @@ async fn seeding_again_is_harmless_and_keeps_counters_and_kill_switches() {
 struct Proxy {
     url: String,
     tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    /// How many `TransactWriteItems` requests it cut off (`DropTransactions`).
+    dropped: Arc<AtomicUsize>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -166,11 +170,12 @@ impl Proxy {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let upstream = emulator::endpoint().trim_start_matches("http://").to_string();
         let tasks = Arc::new(Mutex::new(Vec::new()));
-        let conns = tasks.clone();
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let (conns, counter) = (tasks.clone(), dropped.clone());
         let accept = tokio::spawn(async move {
             loop {
                 let Ok((inbound, _)) = listener.accept().await else { return };
-                let upstream = upstream.clone();
+                let (upstream, counter) = (upstream.clone(), counter.clone());
                 let conn = tokio::spawn(async move {
                     match mode {
                         Mode::BlackHole => {
@@ -183,14 +188,14 @@ impl Proxy {
                                 let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
                             }
                         }
-                        Mode::DropTransactions => forward_all_but_transactions(inbound, &upstream).await,
+                        Mode::DropTransactions => forward_all_but_transactions(inbound, &upstream, &counter).await,
                     }
                 });
                 conns.lock().unwrap().push(conn);
             }
         });
         tasks.lock().unwrap().push(accept);
-        Proxy { url, tasks }
+        Proxy { url, tasks, dropped }
     }
 
     /// Closes the listener and every open connection: the store is gone.
@@ -201,7 +206,7 @@ impl Proxy {
     }
 }
 
-async fn forward_all_but_transactions(inbound: TcpStream, upstream: &str) {
+async fn forward_all_but_transactions(inbound: TcpStream, upstream: &str, dropped: &AtomicUsize) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let Ok(out) = TcpStream::connect(upstream).await else { return };
     let (mut in_read, mut in_write) = inbound.into_split();
@@ -213,7 +218,11 @@ async fn forward_all_but_transactions(inbound: TcpStream, upstream: &str) {
     loop {
         let Ok(n) = in_read.read(&mut buf).await else { break };
         // The SDK writes a request's head in one piece; its target names the operation.
-        if n == 0 || String::from_utf8_lossy(&buf[..n]).contains("DynamoDB_20120810.TransactWriteItems") {
+        if n == 0 {
+            break;
+        }
+        if String::from_utf8_lossy(&buf[..n]).contains("DynamoDB_20120810.TransactWriteItems") {
+            dropped.fetch_add(1, SeqCst);
             break;
         }
         if out_write.write_all(&buf[..n]).await.is_err() {
@@ -273,21 +282,137 @@ async fn a_store_that_never_answers_is_answered_before_any_lambda_timeout() {
 async fn a_create_cut_off_on_its_way_to_the_store_leaves_nothing_behind() {
     let proxy = Proxy::start(Mode::DropTransactions).await;
     let app = app_behind(&proxy).await;
-    let body = json!({"token": "demo-employee-token", "integration_id": 7, "entity_slug": "cut-off", "email": "cut@off.example",
-                      "name": "Cut", "active": true,
-                      "address": {"street": "s", "city": "c", "state": "CO", "country": "US", "postal_code": "1"}});
-    let req = || request(Method::POST, "/api/v1/entities/create", Some("application/json"), body.to_string());
     let started = Instant::now();
-    let r = Reply::from_response(entities_create_like(&app.deps, req()).await);
+    let r = Reply::from_response(entities_create_like(&app.deps, cut_off_create()).await);
     assert_eq!((r.status(), r.code), ("application-crash", 500));
     assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
-    let table = dynamo(&app);
+    assert!(proxy.dropped.load(SeqCst) >= 1, "the create's transaction was cut off, not refused before it");
+    assert_nothing_created(&app).await;
+}
+
+/// No guard and no entity beyond the fixture's, read straight from DynamoDB Local.
+async fn assert_nothing_created(app: &TestApp) {
+    let table = dynamo(app);
     let direct = DynamoStore::new(shared::config::dynamodb_client(Some(emulator::endpoint())).await, table.table());
     assert!(raw_item(&direct, keys::entity_slug("cut-off")).await.is_none(), "no guard without its record");
     assert!(raw_item(&direct, keys::entity_email("cut@off.example")).await.is_none());
-    for id in 7..10 {
-        assert!(raw_item(&direct, keys::entity(id)).await.is_none(), "no record without its guards");
+    assert_eq!(direct.entity_ids().await, [5, 6], "no entity beyond the fixture's");
+}
+
+/// An HTTP proxy in front of DynamoDB Local that answers the first `conflicts`
+/// `TransactWriteItems` as DynamoDB answers overlapping transactions: HTTP 400,
+/// `TransactionCanceledException` with a `TransactionConflict` reason on the first item. Every
+/// other request, and every transaction after those, goes through unchanged.
+struct ConflictProxy {
+    url: String,
+    transactions: Arc<AtomicUsize>,
+    server: JoinHandle<()>,
+}
+
+impl ConflictProxy {
+    async fn start(conflicts: usize) -> ConflictProxy {
+        use http_body_util::{BodyExt, Full};
+        use hyper::body::Bytes;
+        use hyper_util::client::legacy::Client;
+
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let upstream: hyper::Uri = emulator::endpoint().parse().unwrap();
+        let transactions = Arc::new(AtomicUsize::new(0));
+        let client = Client::builder(hyper_util::rt::TokioExecutor::new()).build_http::<Full<Bytes>>();
+        let seen = transactions.clone();
+        let server = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { return };
+                let (client, upstream, seen) = (client.clone(), upstream.clone(), seen.clone());
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                        let (client, upstream, seen) = (client.clone(), upstream.clone(), seen.clone());
+                        async move {
+                            let (mut parts, body) = req.into_parts();
+                            let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                            let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
+                            if target.ends_with(".TransactWriteItems") && seen.fetch_add(1, SeqCst) < conflicts {
+                                return Ok::<_, hyper_util::client::legacy::Error>(conflict_answer(&body));
+                            }
+                            let path = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+                            parts.uri = format!("{}{}", upstream.to_string().trim_end_matches('/'), path).parse().unwrap();
+                            let answer = client.request(hyper::Request::from_parts(parts, Full::new(body))).await?;
+                            let (parts, body) = answer.into_parts();
+                            let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                            Ok(hyper::Response::from_parts(parts, Full::new(body)))
+                        }
+                    });
+                    let io = hyper_util::rt::TokioIo::new(stream);
+                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+                });
+            }
+        });
+        ConflictProxy { url, transactions, server }
     }
+}
+
+impl Drop for ConflictProxy {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// DynamoDB's answer to a transaction that overlapped another: one reason per item.
+fn conflict_answer(request: &[u8]) -> hyper::Response<http_body_util::Full<hyper::body::Bytes>> {
+    let request: serde_json::Value = serde_json::from_slice(request).unwrap_or_default();
+    let items = request["TransactItems"].as_array().map_or(1, Vec::len);
+    let mut reasons = vec![json!({"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"})];
+    reasons.extend((1..items).map(|_| json!({"Code": "None"})));
+    let body = json!({
+        "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+        "Message": "Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict]",
+        "CancellationReasons": reasons,
+    });
+    hyper::Response::builder()
+        .status(400)
+        .header("content-type", "application/x-amz-json-1.0")
+        .body(http_body_util::Full::new(hyper::body::Bytes::from(body.to_string())))
+        .unwrap()
+}
+
+/// `app`'s table reached through `proxy`, with DynamoDB's own time limits.
+async fn deps_behind(app: &TestApp, proxy_url: &str) -> Deps {
+    let client = shared::config::dynamodb_client_with(Some(proxy_url), SdkTimeouts::PRODUCTION).await;
+    let store = Arc::new(DynamoStore::new(client, dynamo(app).table()));
+    Deps { store, clock: app.clock.clone(), notifier: app.notifier.clone(), registry: RegistryCache::new(Duration::ZERO) }
+}
+
+fn cut_off_create() -> lambda_http::Request {
+    let body = json!({"token": "demo-employee-token", "integration_id": 7, "entity_slug": "cut-off", "email": "cut@off.example",
+                      "name": "Cut", "active": true,
+                      "address": {"street": "s", "city": "c", "state": "CO", "country": "US", "postal_code": "1"}});
+    request(Method::POST, "/api/v1/entities/create", Some("application/json"), body.to_string())
+}
+
+#[tokio::test]
+async fn transaction_conflicts_are_retried_until_the_write_goes_through() {
+    let app = TestApp::dynamodb().await;
+    let conflicts = ConflictProxy::start(3).await;
+    let deps = deps_behind(&app, &conflicts.url).await;
+    let r = Reply::from_response(entities_create_like(&deps, cut_off_create()).await);
+    assert_eq!(r.status(), "action-successful", "{}", r.body);
+    assert_eq!(conflicts.transactions.load(SeqCst), 4, "three conflicts retried, the fourth attempt written");
+    let id = r.body["data"]["id"].as_u64().unwrap();
+    assert_eq!(dynamo(&app).entity_ids().await, [5, 6, id], "written once");
+}
+
+#[tokio::test]
+async fn conflicts_past_the_retry_budget_answer_application_crash_and_write_nothing() {
+    let app = TestApp::dynamodb().await;
+    let conflicts = ConflictProxy::start(usize::MAX).await;
+    let deps = deps_behind(&app, &conflicts.url).await;
+    let started = Instant::now();
+    let r = Reply::from_response(entities_create_like(&deps, cut_off_create()).await);
+    assert_eq!((r.status(), r.code), ("application-crash", 500), "{}", r.body);
+    assert!(started.elapsed() < Duration::from_secs(8), "within the request's deadline: {:?}", started.elapsed());
+    assert!(conflicts.transactions.load(SeqCst) > 3, "it retried before giving up");
+    assert_nothing_created(&app).await;
 }
 
 /// The create transaction as the route makes it, without depending on the function crate.

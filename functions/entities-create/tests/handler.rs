@@ -21,6 +21,8 @@ const LIAISON: &str = "demo-liaison-token";
 const NOW_TEXT: &str = "2026-11-23T12:00:00Z";
 /// The largest entity id of the demo fixture.
 const LAST_FIXTURE_ID: u64 = 6;
+/// The demo fixture's entities.
+const FIXTURE_ENTITY_IDS: [u64; 2] = [5, LAST_FIXTURE_ID];
 
 // ----- helpers -------------------------------------------------------------------------------
 
@@ -124,7 +126,7 @@ fn refused(r: &Reply, status: &str, params: &[&str]) {
 
 /// No entity was written and no email sent (the first new id would be 7).
 async fn nothing_created(app: &TestApp) {
-    assert_eq!(app.deps.store.entity(LAST_FIXTURE_ID + 1).await.unwrap(), None, "an entity was written");
+    assert_eq!(app.entity_ids().await, FIXTURE_ENTITY_IDS, "an entity was written");
     assert_eq!(app.notifier.emails(), vec![], "an email was sent");
 }
 
@@ -768,57 +770,75 @@ async fn refused_requests_send_no_email(app: TestApp) {
 
 // ----- concurrency -------------------------------------------------------------------------
 
+/// How many times each race runs: a double claim or a repeated id that shows only in some
+/// interleavings has that many chances to show.
+const RACE_ROUNDS: usize = 6;
+
 async fn parallel_creates_with_one_slug_let_exactly_one_succeed(app: TestApp) {
     let app = Arc::new(app);
-    let bodies = (0..20).map(|n| with(json!({"email": format!("office{n}@pine.example")}))).collect();
-    let replies = create_in_parallel(&app, bodies).await;
-    let winners: Vec<&Reply> = replies.iter().filter(|r| r.status() == "action-successful").collect();
-    assert_eq!(winners.len(), 1, "{:?}", replies.iter().map(Reply::status).collect::<Vec<_>>());
-    for r in replies.iter().filter(|r| r.status() != "action-successful") {
-        refused(r, "invalid-param", &["entity_slug"]);
+    let mut emails_sent = 0;
+    for round in 0..RACE_ROUNDS {
+        let slug = format!("pine-{round}");
+        let bodies = (0..20).map(|n| with(json!({"entity_slug": slug, "email": format!("office{n}-{round}@pine.example")}))).collect();
+        let replies = create_in_parallel(&app, bodies).await;
+        let winners: Vec<&Reply> = replies.iter().filter(|r| r.status() == "action-successful").collect();
+        assert_eq!(winners.len(), 1, "round {round}: {:?}", replies.iter().map(Reply::status).collect::<Vec<_>>());
+        for r in replies.iter().filter(|r| r.status() != "action-successful") {
+            refused(r, "invalid-param", &["entity_slug"]);
+        }
+        let winner = &winners[0].body["data"];
+        let stored = app.deps.store.entity(id_of(winners[0])).await.unwrap().expect("the winner was stored");
+        assert_eq!(stored.email, winner["email"].as_str().unwrap());
+        let emails = app.notifier.emails();
+        emails_sent += 1;
+        assert_eq!(emails.len(), emails_sent, "round {round}: one email per entity");
+        assert_eq!(emails[emails_sent - 1].to, winner["email"].as_str().unwrap());
     }
-    let winner = &winners[0].body["data"];
-    let stored = app.deps.store.entity(id_of(winners[0])).await.unwrap().expect("the winner was stored");
-    assert_eq!(stored.email, winner["email"].as_str().unwrap());
-    let emails = app.notifier.emails();
-    assert_eq!(emails.len(), 1);
-    assert_eq!(emails[0].to, winner["email"].as_str().unwrap());
+    assert_eq!(app.entity_ids().await.len(), FIXTURE_ENTITY_IDS.len() + RACE_ROUNDS, "one entity per round");
 }
 
 async fn parallel_creates_with_one_email_let_exactly_one_succeed(app: TestApp) {
     let app = Arc::new(app);
-    let bodies = (0..20)
-        .map(|n| {
-            let email = if n % 2 == 0 { "office@pine.example" } else { "OFFICE@Pine.Example" };
-            with(json!({"entity_slug": format!("pine-{n}"), "email": email}))
-        })
-        .collect();
-    let replies = create_in_parallel(&app, bodies).await;
-    let winners = replies.iter().filter(|r| r.status() == "action-successful").count();
-    assert_eq!(winners, 1, "{:?}", replies.iter().map(Reply::status).collect::<Vec<_>>());
-    for r in replies.iter().filter(|r| r.status() != "action-successful") {
-        refused(r, "invalid-param", &["email"]);
+    for round in 0..RACE_ROUNDS {
+        let bodies = (0..20)
+            .map(|n| {
+                let email = if n % 2 == 0 { format!("office-{round}@pine.example") } else { format!("OFFICE-{round}@Pine.Example") };
+                with(json!({"entity_slug": format!("pine-{n}-{round}"), "email": email}))
+            })
+            .collect();
+        let replies = create_in_parallel(&app, bodies).await;
+        let winners = replies.iter().filter(|r| r.status() == "action-successful").count();
+        assert_eq!(winners, 1, "round {round}: {:?}", replies.iter().map(Reply::status).collect::<Vec<_>>());
+        for r in replies.iter().filter(|r| r.status() != "action-successful") {
+            refused(r, "invalid-param", &["email"]);
+        }
+        assert_eq!(app.notifier.emails().len(), round + 1);
     }
-    assert_eq!(app.notifier.emails().len(), 1);
+    assert_eq!(app.entity_ids().await.len(), FIXTURE_ENTITY_IDS.len() + RACE_ROUNDS, "one entity per round");
 }
 
 async fn parallel_creates_get_distinct_ids(app: TestApp) {
     let app = Arc::new(app);
-    let replies = create_in_parallel(&app, (0..20).map(numbered).collect()).await;
     let mut ids = HashSet::new();
-    for r in &replies {
-        ok(r);
-        let id = id_of(r);
-        assert!(id > LAST_FIXTURE_ID, "{id} repeats a fixture id");
-        assert!(ids.insert(id), "id {id} given twice");
-        let stored = app.deps.store.entity(id).await.unwrap().expect("stored under its id");
-        assert_eq!(stored.entity_slug, r.body["data"]["entity_slug"].as_str().unwrap());
+    for round in 0..RACE_ROUNDS {
+        let bodies = (0..20).map(|n| numbered(round * 100 + n)).collect();
+        for r in &create_in_parallel(&app, bodies).await {
+            ok(r);
+            let id = id_of(r);
+            assert!(id > LAST_FIXTURE_ID, "{id} repeats a fixture id");
+            assert!(ids.insert(id), "round {round}: id {id} given twice");
+            let stored = app.deps.store.entity(id).await.unwrap().expect("stored under its id");
+            assert_eq!(stored.entity_slug, r.body["data"]["entity_slug"].as_str().unwrap());
+        }
     }
-    assert_eq!(ids.len(), 20);
-    assert_eq!(app.notifier.emails().len(), 20);
+    assert_eq!(ids.len(), 20 * RACE_ROUNDS);
+    assert_eq!(app.notifier.emails().len(), 20 * RACE_ROUNDS);
     // And the next one still gets an id of its own.
-    let next = id_of(&create(&app, numbered(20)).await);
+    let next = id_of(&create(&app, numbered(99_999)).await);
     assert!(!ids.contains(&next) && next > LAST_FIXTURE_ID);
+    let mut stored: Vec<u64> = ids.into_iter().chain([next]).chain(FIXTURE_ENTITY_IDS).collect();
+    stored.sort_unstable();
+    assert_eq!(app.entity_ids().await, stored, "every acknowledged create is stored, nothing else");
 }
 
 shared::store_suite!(

@@ -48,7 +48,8 @@ impl Notifier for LogNotifier {
 /// waits for the first email.
 pub fn from_env() -> Arc<dyn Notifier> {
     let env = |name: &str| std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-    let secrets_endpoint = env("SECRETSMANAGER_ENDPOINT").or_else(crate::config::dynamodb_endpoint);
+    // Its own setting: DynamoDB Local has no Secrets Manager (moto serves one locally).
+    let secrets_endpoint = env("SECRETSMANAGER_ENDPOINT");
     match KeySource::choose(env("MANDRILL_SECRET_ID"), env("MANDRILL_API_KEY"), secrets_endpoint) {
         None => Arc::new(LogNotifier),
         Some(key) => {

@@ -37,6 +37,12 @@ impl MemoryStore {
         Self::default()
     }
 
+    /// Every entity's id, sorted: for tests that check nothing was created.
+    #[cfg(feature = "test-util")]
+    pub fn entity_ids(&self) -> Vec<u64> {
+        self.lock().entities.keys().copied().collect()
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock leaves no half-written record (each call writes last),
         // so a poisoned lock is safe to keep using.

@@ -93,6 +93,7 @@ fn unknown_names_and_an_unreachable_store_are_clear_errors() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown route 'clients.delete'"));
     let out = planocore(&t, &["services", "enable", "billing"]);
+    assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown service 'billing'"));
 
     let out = command(&t, &["routes", "list"]).env("DYNAMODB_ENDPOINT", "http://127.0.0.1:9").output().unwrap();
@@ -110,4 +111,68 @@ fn serve_on_an_unreachable_store_still_listens_and_answers_in_the_envelope() {
     let r = create(&server.1, NEW_ENTITY);
     assert_eq!(r["status"], "identify-request-error");
     assert!(!r.to_string().contains("127.0.0.1:9"));
+}
+
+/// Sends every body at once over its own connection, each from its own thread, released
+/// together by one barrier; the answers in order.
+fn all_at_once(addr: &str, method: &'static str, path: &'static str, bodies: Vec<String>) -> Vec<Value> {
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(bodies.len()));
+    let threads: Vec<_> = bodies
+        .into_iter()
+        .map(|body| {
+            let (addr, barrier) = (addr.to_string(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                http(&addr, method, path, Some("application/json"), &[], body.as_bytes()).body
+            })
+        })
+        .collect();
+    threads.into_iter().map(|t| t.join().expect("the request thread finished")).collect()
+}
+
+fn b64(json: &Value) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(json.to_string())
+}
+
+/// Races through `planocore serve --store dynamodb` on DynamoDB Local, which runs transactions
+/// concurrently as DynamoDB does: 16 requests at once, each race repeated.
+#[test]
+fn sixteen_requests_at_once_through_serve_on_dynamodb_lose_nothing_and_claim_once() {
+    const ROUNDS: usize = 5;
+    let t = table();
+    ok(planocore(&t, &["table", "create"]));
+    ok(planocore(&t, &["seed", repo_root().join("tools/planocore/demo-fixture.json").to_str().unwrap()]));
+    let server = serve(command(&t, &["serve", "--addr", "127.0.0.1:0", "--store", "dynamodb"]));
+    let fields = [
+        "phone", "bio", "realtor_license", "assistant_phone", "display_phone", "branding_name", "branding_city",
+        "assistant_first_name", "assistant_last_name", "employee_notes", "display_name", "branding_website",
+        "branding_notes", "branding_phone", "branding_address", "branding_address2",
+    ];
+    let mut ids = std::collections::HashSet::new();
+    for round in 0..ROUNDS {
+        // One slug, sixteen creators: one wins, fifteen are told the slug is taken.
+        let bodies = (0..16)
+            .map(|n| NEW_ENTITY.replace("cli-made", &format!("race-{round}")).replace("cli@made", &format!("r{n}-{round}@made")))
+            .collect();
+        let replies = all_at_once(&server.1, "POST", "/api/v1/entities/create", bodies);
+        let winners: Vec<&Value> = replies.iter().filter(|r| r["status"] == "action-successful").collect();
+        assert_eq!(winners.len(), 1, "round {round}: {replies:?}");
+        assert!(ids.insert(winners[0]["data"]["id"].as_u64().unwrap()), "round {round}: an id given twice");
+        assert!(replies.iter().filter(|r| r["status"] != "action-successful").all(|r| r["errors"][0]["param"] == "entity_slug"));
+
+        // Sixteen fields of one client, one request each: none is lost.
+        let bodies = fields
+            .iter()
+            .map(|f| b64(&serde_json::json!({"token": "demo-employee-token", "id": 100, (*f): format!("{f}-{round}")})))
+            .collect();
+        for r in all_at_once(&server.1, "PUT", "/api/v1/clients/update", bodies) {
+            assert_eq!(r["status"], "action-successful", "round {round}: {r}");
+        }
+        let read = b64(&serde_json::json!({"token": "demo-employee-token", "id": 100, "view": "client_read"}));
+        let client = http(&server.1, "PUT", "/api/v1/clients/update", Some("application/json"), &[], read.as_bytes()).body;
+        for f in fields {
+            assert_eq!(client["data"][f], format!("{f}-{round}"), "round {round}: {f} was lost");
+        }
+    }
 }

@@ -146,22 +146,29 @@ fn the_demo_banner_prints_tokens_and_a_curl_line_but_a_seed_file_prints_none() {
     std::fs::create_dir_all(&dir).unwrap();
     let seed = dir.join("seed.json");
     std::fs::write(&seed, r#"{"users":[{"id":1,"employee_id":9}],"sessions":[{"token":"seeded-secret","user_id":1}]}"#).unwrap();
+    // Everything it prints, on both streams and at the most verbose log level, is read.
     let mut child = Command::new(env!("CARGO_BIN_EXE_planocore"))
         .args(["serve", "--addr", "127.0.0.1:0", "--seed", seed.to_str().unwrap()])
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "trace")
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut err = child.stderr.take().unwrap();
     let mut first = String::new();
     out.read_line(&mut first).unwrap();
     let addr = first.trim().strip_prefix("planocore: listening on http://").unwrap().to_string();
     let r = http(&addr, "POST", "/api/v1/entities/create", Some("application/json"), br#"{"token":"seeded-secret","integration_id":1}"#);
     assert_eq!(r.body["status"], "missing-param", "the seeded session works: {}", r.body);
     child.kill().unwrap();
-    let mut rest = String::new();
+    let (mut rest, mut logs) = (String::new(), String::new());
     out.read_to_string(&mut rest).unwrap();
-    assert!(!rest.contains("seeded-secret") && !first.contains("seeded-secret"));
+    err.read_to_string(&mut logs).unwrap();
+    assert!(logs.contains(r#""status":"missing-param""#), "the request was logged: {logs}");
+    for printed in [&first, &rest, &logs] {
+        assert!(!printed.contains("seeded-secret"), "the seed's token was printed: {printed}");
+    }
     let _ = child.wait();
 }
 

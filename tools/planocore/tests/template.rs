@@ -12,7 +12,7 @@ use lambda_http::http::Method;
 use serde_json::{json, Value as Json};
 use serde_norway::Value as Yaml;
 use shared::store::dynamodb::{table_definition, DynamoStore};
-use shared::testing::runtime_api::seeded_table;
+use shared::testing::seeded_table;
 use shared::testing::{base64, emulator, fresh_recorded_table, repo_root, request, CallRecorder, Reply, TestApp};
 use shared::RouteId;
 
