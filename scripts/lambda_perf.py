@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Start-up and steady-state figures of the three release function binaries (issue 8).
+"""Start-up and steady-state figures of the three release function binaries.
 
 Builds the release binaries, starts DynamoDB Local (scripts/dynamodb-local) with a seeded table,
 and runs each function under a small Lambda Runtime API on loopback, as the Lambda service would
@@ -195,7 +195,8 @@ def run_once(binary, function, env, warm):
         rss = peak_rss_kib(proc.pid)
         password_rss = None
         if function == "clients-update":
-            # Reported apart: Argon2id's m=19456 KiB is the memory the contract asks for.
+            # Reported apart: Argon2id's m=19456 KiB is the documented memory cost
+            # (docs/api.md#clients-update-rules).
             params = {"token": "demo-employee-token", "id": 101, "password": "perf password 1"}
             body = base64.b64encode(json.dumps(params).encode()).decode()
             api.invoke(apigw_event("PUT", "/api/v1/clients/update", body))

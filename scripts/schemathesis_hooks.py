@@ -8,7 +8,7 @@
   the spec's example): every other valid slug and email is replaced by fresh ones, so that
   creates succeed.
 - `no_undocumented_server_error`: no 5xx, except `route-non-existent` for a method the spec does
-  not list on that path (the contract's answer to any unknown method and path).
+  not list on that path (the API's answer to any unknown method and path, docs/api.md#routes).
 - `reaches_success`: every operation answered `action-successful` at least once; the statuses
   seen per operation are written to $SCHEMATHESIS_STATUS_FILE.
 """

@@ -1,4 +1,4 @@
-//! Who is calling (CONTRACT §5): token hashing, session expiry, roles, password hashes.
+//! Who is calling (docs/api.md#authentication): token hashing, session expiry, roles, passwords.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -138,7 +138,7 @@ pub async fn authenticate(store: &dyn Store, token: &str, now: OffsetDateTime) -
 }
 
 fn argon2() -> Argon2<'static> {
-    // m = 19456 KiB, t = 2, p = 1: the contract's Argon2id parameters.
+    // m = 19456 KiB, t = 2, p = 1: the documented parameters (docs/api.md#clients-update-rules).
     let params = Params::new(19_456, 2, 1, None).expect("static Argon2 parameters are valid");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }

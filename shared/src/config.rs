@@ -1,4 +1,5 @@
-//! Environment → dependencies, built once per container (CONTRACT §12 lists the variables).
+//! Environment → dependencies, built once per container (docs/api.md#environment-variables
+//! lists the variables).
 
 use std::sync::Arc;
 use std::time::Duration;

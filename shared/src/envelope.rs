@@ -1,4 +1,5 @@
-//! The status catalogue (CONTRACT §3) and the one JSON envelope every response carries (§2).
+//! The status catalogue (docs/api.md#statuses) and the one JSON envelope every response carries
+//! (docs/api.md#envelope).
 
 use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Response};
@@ -155,7 +156,7 @@ impl Outcome {
     }
 }
 
-/// The body of every response (§2).
+/// The body of every response (docs/api.md#envelope).
 #[derive(Debug, Serialize)]
 pub struct Envelope {
     pub status: &'static str,

@@ -1,4 +1,4 @@
-//! The fixture format of CONTRACT §12: parsed, checked, tokens and passwords hashed.
+//! The fixture format (docs/api.md#fixture-format): parsed, checked, tokens and passwords hashed.
 
 use std::collections::{HashMap, HashSet};
 
@@ -233,7 +233,8 @@ fn unique_ids<'a>(kind: &str, ids: impl Iterator<Item = u64>) -> Result<(), Fixt
     Ok(())
 }
 
-/// The references and values of §12: they must agree, or the fixture is refused.
+/// The references and values of docs/api.md#fixture-format: they must agree, or the fixture is
+/// refused.
 fn check(fx: &Fixture) -> Result<(), FixtureError> {
     unique_ids("integration", fx.integrations.iter().map(|i| i.id))?;
     unique_ids("application", fx.applications.iter().map(|a| a.id))?;

@@ -1,5 +1,5 @@
 //! Everything two routes need: the request pipeline, auth, params, views, the store seam,
-//! the route registry and notifications. See DESIGN.md for how a request travels.
+//! the route registry and notifications. See docs/architecture.md for how a request travels.
 
 pub mod auth;
 pub mod clock;

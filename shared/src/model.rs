@@ -155,7 +155,7 @@ pub struct Entity {
     pub created_by: Option<Actor>,
 }
 
-/// A route or service record of the registry (CONTRACT §11).
+/// A route or service record of the registry (docs/api.md#route-registry).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegistryRecord {
     pub name: String,

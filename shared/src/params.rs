@@ -1,6 +1,7 @@
-//! Typed param readers that find every problem in one pass (CONTRACT §3 stages 11–13, §4).
+//! Typed param readers that find every problem in one pass (stages 11–13 of docs/api.md#stages;
+//! docs/api.md#param-types).
 //!
-//! A route declares its params as a table of [`ParamSpec`]s in the contract's order; [`read`]
+//! A route declares its params as a table of [`ParamSpec`]s in the documented order; [`read`]
 //! checks unknown params, then missing ones, then types and formats, and reports every error of
 //! the first stage that fails, in table order (unknown params in body order).
 
@@ -37,7 +38,7 @@ pub enum Kind {
     Object(&'static [ParamSpec]),
 }
 
-/// One param of a route, as listed in the contract.
+/// One param of a route, as its table in docs/api.md lists it.
 #[derive(Debug, Clone, Copy)]
 pub struct ParamSpec {
     pub name: &'static str,
@@ -326,7 +327,8 @@ fn slug(s: &str) -> Result<(), String> {
     }
 }
 
-/// §4: a non-empty local part, one `@`, a dotted domain of non-empty labels, no whitespace.
+/// docs/api.md#param-types: a non-empty local part, one `@`, a dotted domain of non-empty labels,
+/// no whitespace.
 pub fn check_email(s: &str) -> Result<(), ()> {
     if s.is_empty() || s.chars().count() > MAX_EMAIL || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(());

@@ -1,4 +1,5 @@
-//! The one pass every request takes (CONTRACT §3 stages 1–10), then the route's own handler.
+//! The one pass every request takes (stages 1–10 of docs/api.md#stages), then the route's own
+//! handler.
 //!
 //! Every outcome, a panic included, becomes the JSON envelope: nothing here returns `Err`.
 
@@ -24,7 +25,7 @@ use crate::routes::RouteId;
 use crate::store::{Store, StoreError};
 use crate::views::{application_view, session_view, APPLICATION_VIEWS, SESSION_VIEWS};
 
-/// Every request is answered within this, whatever the store does (CONTRACT §11: 10 s).
+/// Every request is answered within this, whatever the store does (docs/api.md#stages).
 pub const REQUEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(8);
 
 /// What every handler needs, built once per container (or per `planocore serve`).
@@ -75,10 +76,11 @@ impl Context<'_> {
 /// Failures a handler does not answer itself: all are `application-crash`.
 pub type RouteResult = Result<Outcome, StoreError>;
 
-/// A route's handler: stages 11–19 of the contract.
+/// A route's handler: stages 11–19 of docs/api.md#stages.
 pub type RouteFn = for<'a> fn(Context<'a>) -> BoxFuture<'a, RouteResult>;
 
-/// The request id of §2: API Gateway's, else Lambda's, else a fresh UUID (local server).
+/// The envelope's request id (docs/api.md#envelope): API Gateway's, else Lambda's, else a fresh
+/// UUID (local server).
 pub fn request_id(req: &Request) -> String {
     #[allow(irrefutable_let_patterns)]
     if let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref() {
@@ -187,7 +189,7 @@ fn auth_failure(failure: AuthFailure, id: &str) -> Envelope {
         AuthFailure::SessionExpired => Envelope::new(Outcome::status(Status::SessionExpired), id),
         AuthFailure::ClientRequired { session, user } => {
             let mut envelope = Envelope::new(Outcome::status(Status::ClientRequired), id);
-            // Always present here, in the default view (§2).
+            // Always present here, in the default view (docs/api.md#envelope).
             envelope.session = Some(session_view(&session, &user));
             envelope
         }

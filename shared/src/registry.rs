@@ -1,5 +1,6 @@
-//! The route registry (CONTRACT §11): route and service records with `deployed` flags, cached
-//! per container so that a warm function reads the store at most once per cache period.
+//! The route registry (docs/api.md#route-registry): route and service records with `deployed`
+//! flags, cached per container so that a warm function reads the store at most once per cache
+//! period.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

@@ -1,4 +1,5 @@
-//! Turning a raw request body into a JSON object of params (CONTRACT §3 stages 3–6, §4).
+//! Turning a raw request body into a JSON object of params (stages 3–6 of docs/api.md#stages;
+//! docs/api.md#request-bodies).
 
 use std::fmt;
 
@@ -97,7 +98,7 @@ fn decode_sensitive(text: &str) -> Option<Vec<u8>> {
     LENIENT.decode(normalised.as_bytes()).ok()
 }
 
-/// JSON like `serde_json`, but a duplicate key anywhere is an error (§4).
+/// JSON like `serde_json`, but a duplicate key anywhere is an error (docs/api.md#request-bodies).
 pub fn parse_strict_json(text: &str) -> Result<Value, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(text);
     let value = StrictValue.deserialize(&mut de)?;

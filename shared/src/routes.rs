@@ -1,4 +1,4 @@
-//! The route catalogue (CONTRACT §1): which method and exact path is which route.
+//! The route catalogue (docs/api.md#routes): which method and exact path is which route.
 
 use lambda_http::http::Method;
 
@@ -40,7 +40,7 @@ impl RouteId {
         }
     }
 
-    /// Sensitive routes take their JSON body base64-encoded (§4).
+    /// Sensitive routes take their JSON body base64-encoded (docs/api.md#sensitive-routes).
     pub fn sensitive(self) -> bool {
         matches!(self, RouteId::ClientsUpdate)
     }

@@ -1,4 +1,4 @@
-//! Views: which fields of a record a response shows (CONTRACT §7, §8, §9).
+//! Views: which fields of a record a response shows (docs/api.md#views).
 
 use serde_json::{json, Map, Value};
 
@@ -21,7 +21,7 @@ pub const CLIENT_VIEWS: &[&str] = &[
 pub const ENTITY_VIEWS: &[&str] =
     &["entity_view", "planox_company_read_profile", "planox_company_read_preferences", "planoadmin_company_read"];
 
-/// `session_view=default` (§9): never the token or its hash.
+/// `session_view=default` (docs/api.md#session-and-application-views): never the token or its hash.
 pub fn session_view(session: &Session, user: &User) -> Value {
     json!({
         "user_id": session.user_id,
@@ -37,7 +37,7 @@ pub fn session_view(session: &Session, user: &User) -> Value {
     })
 }
 
-/// `application_view=default` (§9).
+/// `application_view=default` (docs/api.md#session-and-application-views).
 pub fn application_view(app: &Application) -> Value {
     json!({
         "id": app.id,

@@ -1,4 +1,4 @@
-//! Stages 1–10 of CONTRACT §3, through the shared pipeline with a stand-in route handler.
+//! Stages 1–10 of docs/api.md#stages, through the shared pipeline with a stand-in route handler.
 
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;

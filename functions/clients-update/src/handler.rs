@@ -1,4 +1,5 @@
-//! `PUT /api/v1/clients/update` (CONTRACT §6, §7): stages 11–19 for a client's partial update.
+//! `PUT /api/v1/clients/update` (docs/api.md#clients-update, docs/api.md#permissions): stages
+//! 11–19 of docs/api.md#stages for a client's partial update.
 
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
@@ -14,7 +15,7 @@ use shared::{Context, Outcome, ParamError, RouteId, RouteResult, Status};
 const STR: Kind = Kind::Str { max: MAX_STRING };
 const TEXT: Kind = Kind::Text { max: MAX_TEXT };
 
-/// The params of §7, in the contract's order.
+/// The params, in the order of docs/api.md#clients-update-params (the order of `errors`).
 pub const PARAMS: &[ParamSpec] = &[
     ParamSpec::required("token", Kind::Token),
     ParamSpec::optional("view", Kind::View(CLIENT_VIEWS)),
@@ -57,7 +58,8 @@ pub const PARAMS: &[ParamSpec] = &[
 /// Params that choose the request's shape rather than a client field.
 const CONTROL_PARAMS: &[&str] = &["token", "view", "id", "session_view", "application_view", "password", "current_password"];
 
-/// Params a role may not write (§6); employees and applications may write every param.
+/// Params a role may not write (docs/api.md#permissions); employees and applications may write
+/// every param.
 const LIAISON_DENIED: &[&str] = &["employee_notes", "active", "password"];
 const CLIENT_DENIED: &[&str] = &["employee_notes", "active"];
 
@@ -138,7 +140,7 @@ async fn update(ctx: Context<'_>) -> RouteResult {
     Ok(ctx.notify(&emails, data).await)
 }
 
-/// The clients this caller may see (§6).
+/// The clients this caller may see (docs/api.md#permissions).
 fn scope_of(caller: &Caller) -> ClientScope {
     match caller {
         Caller::Application(_) => ClientScope::ANY,

@@ -1,4 +1,5 @@
-//! Clients Update (CONTRACT §6, §7) against the demo fixture, on every store.
+//! Clients Update (docs/api.md#clients-update, docs/api.md#permissions) against the demo
+//! fixture, on every store.
 //!
 //! Fixture: client 100 (Ada, user 10, entity 5, tokens demo-client-token and
 //! demo-client-phone-token), client 101 (Grace, user 14, entity 6, parent branding), client 102
@@ -36,7 +37,7 @@ async fn read(app: &TestApp, id: u64) -> Value {
     r.body["data"].clone()
 }
 
-// ---------------------------------------------------------------- authorization (§6)
+// ------------------------------------------------- authorization (docs/api.md#permissions)
 
 async fn every_role_updates_what_it_may(app: TestApp) {
     for (token, id) in [(EMPLOYEE, 101), (LIAISON, 100), (LIAISON, 102), (ADA, 100), (APP, 102)] {
@@ -106,7 +107,7 @@ async fn a_user_with_two_roles_writes_with_the_roles_that_see_the_client(app: Te
     assert_eq!((r.status(), r.error_params()), ("permission-denied", vec!["active".to_string()]));
 }
 
-// ---------------------------------------------------------------- params (§4, §7)
+// --------------------------- params (docs/api.md#param-types, docs/api.md#clients-update-params)
 
 async fn unknown_missing_and_invalid_params_are_all_named(app: TestApp) {
     let r = update(&app, json!({"token": EMPLOYEE, "nickname": "x", "first_name": 3, "colour": "red"})).await;

@@ -1,4 +1,5 @@
-//! `POST /api/v1/entities/create` (CONTRACT §6, §8): stages 11–19 for a new entity.
+//! `POST /api/v1/entities/create` (docs/api.md#entities-create, docs/api.md#permissions): stages
+//! 11–19 of docs/api.md#stages for a new entity.
 
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
@@ -22,7 +23,7 @@ const ADDRESS: &[ParamSpec] = &[
     ParamSpec::optional("service_area", STR),
 ];
 
-/// The params of §8, in the contract's order.
+/// The params, in the order of docs/api.md#entities-create-params (the order of `errors`).
 pub const PARAMS: &[ParamSpec] = &[
     ParamSpec::required("token", Kind::Token),
     ParamSpec::optional("view", Kind::View(ENTITY_VIEWS)),

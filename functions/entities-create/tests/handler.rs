@@ -1,5 +1,6 @@
 //! Entities Create (`POST /api/v1/entities/create`) through the function's whole request path:
-//! every rule of CONTRACT §6 and §8, as a caller sees it. One suite for every store.
+//! every rule of docs/api.md#entities-create and docs/api.md#permissions, as a caller sees it.
+//! One suite for every store.
 
 use std::collections::HashSet;
 use std::sync::atomic::Ordering::SeqCst;
@@ -321,7 +322,7 @@ async fn missing_address_fields_are_named_with_dots(app: TestApp) {
             refused(&create(&app, with_address(json!({ field: empty }))).await, "missing-param", &[name.as_str()]);
         }
     }
-    // In contract order with the top-level params around it.
+    // In the documented order with the top-level params around it.
     let r = create(&app, without(&["name", "address.city", "active", "email", "address.street"])).await;
     refused(&r, "missing-param", &["email", "name", "address.street", "address.city", "active"]);
     nothing_created(&app).await;
@@ -353,7 +354,7 @@ async fn unknown_params_are_invalid_each_named(app: TestApp) {
 }
 
 async fn every_invalid_param_is_reported_in_contract_order(app: TestApp) {
-    // Sent in reverse order; reported in the order of CONTRACT §8.
+    // Sent in reverse order; reported in the order of docs/api.md#entities-create-params.
     let body = json!({
         "token": EMPLOYEE,
         "active": "yes",
@@ -561,7 +562,7 @@ async fn views_are_validated_for_every_token_kind(app: TestApp) {
     assert_eq!(r.body["session"]["user_id"], 11);
 }
 
-// ----- authorization (§6) --------------------------------------------------------------------
+// ----- authorization (docs/api.md#permissions) ---------------------------------------------
 
 async fn an_employee_may_use_any_integration(app: TestApp) {
     for (n, integration) in [7, 8].into_iter().enumerate() {

@@ -1,5 +1,5 @@
-//! Mandrill's `messages/send` (CONTRACT §10): one POST per email, one deadline for the whole
-//! send, key lookup included. Nothing here logs or returns the key or an email's body.
+//! Mandrill's `messages/send` (docs/api.md#notifications): one POST per email, one deadline for
+//! the whole send, key lookup included. Nothing here logs or returns the key or an email's body.
 
 use std::sync::OnceLock;
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! Notification emails (CONTRACT §10) behind the `Notifier` seam: the messages, the
+//! Notification emails (docs/api.md#notifications) behind the `Notifier` seam: the messages, the
 //! log-only mode (no Mandrill key configured: recipient and subject are logged and the email
 //! counts as sent), and the Mandrill client with its key source.
 

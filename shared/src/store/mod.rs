@@ -1,4 +1,4 @@
-//! The store seam: the operations the routes need, not a database's API (DESIGN point 7).
+//! The store seam: the operations the routes need, not a database's API.
 //!
 //! Each write that must be atomic (a client update with its email move and password change, an
 //! entity create with its id and unique keys) is one call, so every implementation can make it
@@ -30,7 +30,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[derive(Debug, Clone)]
 pub struct ClientPatch {
     pub client_id: u64,
-    /// `(field, value)` for each field sent; names are client fields of CONTRACT §7.
+    /// `(field, value)` for each field sent; names are client fields (docs/api.md#client-views).
     pub fields: Vec<(&'static str, Value)>,
     pub password: Option<PasswordChange>,
     pub now: OffsetDateTime,
@@ -116,7 +116,7 @@ pub enum CreateError {
     Store(#[from] StoreError),
 }
 
-/// The route registry's records (CONTRACT §11).
+/// The route registry's records (docs/api.md#route-registry).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RegistrySnapshot {
     pub routes: Vec<RegistryRecord>,
@@ -136,7 +136,7 @@ pub enum TokenOwner {
     Application(Application),
 }
 
-/// Which clients a caller may see (CONTRACT §6), checked inside the update itself.
+/// Which clients a caller may see (docs/api.md#permissions), checked inside the update itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientScope {
     pub any: bool,
@@ -185,6 +185,7 @@ pub trait Store: Send + Sync {
     /// Returns whether it wrote.
     async fn put_registry_record(&self, kind: RecordKind, record: &RegistryRecord, only_if_missing: bool) -> StoreResult<bool>;
 
-    /// Writes a checked fixture (CONTRACT §12); loading the same fixture twice is harmless.
+    /// Writes a checked fixture (docs/api.md#fixture-format); loading the same fixture twice is
+    /// harmless.
     async fn load_fixture(&self, fixture: &Fixture) -> StoreResult<()>;
 }

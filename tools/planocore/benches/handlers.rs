@@ -1,4 +1,4 @@
-//! In-process handler latency on the memory store (issue 8): the whole request path from an
+//! In-process handler latency on the memory store: the whole request path from an
 //! API Gateway-shaped request to the serialised envelope, minus the network.
 //!
 //!   cargo bench -p planocore --bench handlers

@@ -1,4 +1,4 @@
-//! `planocore`: the local CLI (CONTRACT §12).
+//! `planocore`: the local CLI (docs/api.md#local-cli).
 
 mod admin;
 mod serve;

@@ -676,8 +676,8 @@ fn every_envelope_the_code_builds_matches_its_response_and_no_other() {
             let body = body_of(&envelope.into_response());
             assert!(spec.accepts(&spec.response_schema(route, code), &body), "{}: {body}", route.name());
         }
-        // What the contract rules out is refused: a 401 without its session object, a missing
-        // request id, an unknown key.
+        // What the API rules out (docs/api.md#envelope) is refused: a 401 without its session
+        // object, a missing request id, an unknown key.
         let mut bad = body_of(&Envelope::new(Outcome::status(Status::ClientRequired), "r3").into_response());
         assert!(!spec.accepts(&spec.response_schema(route, 401), &bad));
         bad["session"] = views::session_view(session, user);
