@@ -2,9 +2,11 @@
 //! the route registry and notifications. See docs/architecture.md for how a request travels.
 
 pub mod auth;
+pub mod client_fields;
 pub mod clock;
 pub mod config;
 pub mod envelope;
+pub mod error;
 pub mod fixture;
 pub mod model;
 pub mod notify;
@@ -20,7 +22,8 @@ pub mod views;
 pub mod testing;
 
 pub use envelope::{Outcome, ParamError, Status};
-pub use pipeline::{Context, Deps, RouteResult};
+pub use error::{RouteError, RouteResult};
+pub use pipeline::{Context, Deps};
 pub use routes::RouteId;
 
 /// JSON log lines at the level `RUST_LOG` names (`error`, `warn`, `info`, `debug`, `trace`;

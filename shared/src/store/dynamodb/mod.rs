@@ -149,12 +149,12 @@ impl DynamoStore {
     fn client_update(&self, patch: &ClientPatch, condition: String, mut values: Key) -> StoreResult<Update> {
         let mut names = HashMap::new();
         let mut sets = Vec::new();
-        for (i, (field, value)) in patch.fields.iter().enumerate() {
-            if !keys::CLIENT_WRITABLE.contains(field) {
+        for (i, (field, value)) in patch.sets().enumerate() {
+            if !keys::CLIENT_WRITABLE.contains(&field) {
                 return Err(StoreError::Corrupt(format!("client field '{field}' is not writable")));
             }
             names.insert(format!("#f{i}"), field.to_string());
-            values.insert(format!(":f{i}"), serde_dynamo::to_attribute_value(value).map_err(corrupt)?);
+            values.insert(format!(":f{i}"), serde_dynamo::to_attribute_value(&value).map_err(corrupt)?);
             sets.push(format!("#f{i} = :f{i}"));
         }
         names.insert("#updated_at".into(), "updated_at".into());
