@@ -22,6 +22,7 @@ use crate::notify::{Email, Notifier};
 use crate::registry::RegistryCache;
 use crate::request::{check_body_size, check_content_type, decode_params, MAX_BODY_BYTES};
 use crate::routes::RouteId;
+use crate::settings::Settings;
 use crate::error::{RouteError, RouteResult};
 use crate::store::Store;
 use crate::views::{application_view, session_view, ApplicationView, SessionView, ViewName};
@@ -40,7 +41,16 @@ pub struct Deps {
 impl Deps {
     /// The wall clock, and the notifier and registry cache the environment configures.
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Deps { store, clock: Arc::new(SystemClock), notifier: crate::notify::from_env(), registry: RegistryCache::from_env() }
+        Deps::with_settings(store, &Settings::from_env())
+    }
+
+    pub fn with_settings(store: Arc<dyn Store>, settings: &Settings) -> Self {
+        Deps {
+            store,
+            clock: Arc::new(SystemClock),
+            notifier: crate::notify::from_settings(settings),
+            registry: RegistryCache::new(settings.registry_cache),
+        }
     }
 }
 
