@@ -16,9 +16,6 @@ pub mod routes;
 pub mod store;
 pub mod views;
 
-#[cfg(any(test, feature = "test-util"))]
-pub mod testing;
-
 pub use envelope::{Outcome, ParamError, Status};
 pub use pipeline::{Context, Deps, RouteResult};
 pub use routes::RouteId;

@@ -12,8 +12,8 @@ use shared::auth::token_hash;
 use shared::pipeline::handle;
 use shared::registry::{self, RegistryCache};
 use shared::store::RecordKind;
-use shared::testing::{base64, request, FaultyStore, Reply, TestApp, NOW};
 use shared::{Context, Outcome, RouteId, RouteResult};
+use test_support::{base64, request, FaultyStore, Reply, TestApp, NOW};
 use time::Duration;
 
 /// Answers success with the caller's id: everything after authentication is the route's.
