@@ -30,6 +30,11 @@ fn read_client(ctx: Context<'_>) -> BoxFuture<'_, RouteResult> {
     .boxed()
 }
 
+/// A bug in a route's own code: panics when polled.
+fn panics(_ctx: Context<'_>) -> BoxFuture<'_, RouteResult> {
+    futures_util::future::lazy(|_| -> RouteResult { panic!("a bug in the route") }).boxed()
+}
+
 fn create_request(body: &Value) -> Request {
     request(Method::POST, "/api/v1/entities/create", Some("application/json"), body.to_string())
 }
@@ -156,6 +161,17 @@ async fn a_panic_in_a_handler_is_application_crash_and_serving_goes_on() {
     let r = Reply::from_response(handle(&app.deps, RouteId::EntitiesCreate, read_client, create_request(&body)).await);
     assert_eq!(r.status(), "action-successful");
     assert_eq!(r.body["data"]["found"], true);
+}
+
+#[tokio::test]
+async fn a_panicking_route_is_application_crash_and_the_next_request_is_served() {
+    let app = TestApp::memory().await;
+    let body = json!({"token": "demo-employee-token"});
+    let r = Reply::from_response(handle(&app.deps, RouteId::EntitiesCreate, panics, create_request(&body)).await);
+    assert_eq!((r.status(), r.code), ("application-crash", 500));
+    assert_eq!(r.headers["x-request-id"], r.body["request_id"].as_str().expect("an envelope with its request id"));
+    assert!(!r.body.to_string().contains("a bug in the route"), "the panic's message never reaches the response");
+    assert_eq!(call(&app, create_request(&body)).await.status(), "action-successful");
 }
 
 #[tokio::test]
