@@ -18,6 +18,8 @@ fn start(extra: &[&str]) -> Server {
     let mut command = Command::new(env!("CARGO_BIN_EXE_planocore"));
     command.args(["serve", "--addr", "127.0.0.1:0"]).args(extra).env("RUST_LOG", "warn").stderr(Stdio::inherit());
     let mut process = ServeProcess::start(command);
+    let first = process.listening_line();
+    assert!(first.starts_with("planocore: listening on http://"), "unexpected: {first}");
     let addr = process.address().to_string();
     let mut lines = process.take_stdout().lines();
     // The banner is printed in one go right after the address; read what there is.
