@@ -60,6 +60,8 @@ fn launch(name: &str, program: &Path, args: &[&str], patience: Duration) -> Stri
         log = log.display(),
         parent = std::process::id()
     );
+    // Never waited for on success: the watchdog lives as long as this test process.
+    #[allow(clippy::zombie_processes)]
     let mut watchdog = Command::new("sh")
         .arg("-c")
         .arg(&script)
