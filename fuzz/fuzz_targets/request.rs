@@ -6,8 +6,8 @@
 use lambda_http::http::Method;
 use lambda_http::{Body, Request};
 use libfuzzer_sys::fuzz_target;
-use shared::testing::{Reply, TestApp};
 use shared::Status;
+use test_support::{Reply, TestApp};
 
 const METHODS: [Method; 4] = [Method::PUT, Method::POST, Method::GET, Method::DELETE];
 const PATHS: [&str; 3] = ["/api/v1/clients/update", "/api/v1/entities/create", "/api/v1/other"];

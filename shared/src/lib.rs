@@ -19,9 +19,6 @@ pub mod settings;
 pub mod store;
 pub mod views;
 
-#[cfg(any(test, feature = "test-util"))]
-pub mod testing;
-
 pub use envelope::{Outcome, ParamError, Status};
 pub use error::{RouteError, RouteResult};
 pub use pipeline::{Context, Deps};

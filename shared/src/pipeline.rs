@@ -159,11 +159,6 @@ async fn run(
         Err(failure) => return auth_failure(failure, id),
     };
     *caller_out = Some(caller.clone());
-    #[cfg(feature = "test-util")]
-    if req.headers().get("x-test-fault").is_some_and(|v| v == "panic") {
-        // Test builds only: proves a panic in a handler is answered and the process goes on.
-        panic!("panic injected by the x-test-fault header");
-    }
     let ctx = Context { deps, route, caller: &caller, body: &body, request_id: id, now };
     let outcome = match handler(ctx).await {
         Ok(data) => Outcome::success(data),

@@ -19,8 +19,8 @@ use shared::pipeline::handle;
 use shared::registry::{self, RegistryCache};
 use shared::store::dynamodb::{keys, DynamoStore};
 use shared::store::{CreateError, EntityDraft, RecordKind, Store};
-use shared::testing::{emulator, fresh_dynamodb_table, request, Reply, TestApp, NOW};
 use shared::{Context, Deps, RouteId, RouteResult};
+use test_support::{emulator, fresh_dynamodb_table, request, EntityIds, Reply, TestApp, NOW};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
@@ -102,7 +102,7 @@ fn draft(slug: &str, email: &str, integration_id: u64) -> EntityDraft {
 #[tokio::test]
 async fn a_refused_create_leaves_no_guard_and_ids_never_repeat() {
     let store = fresh_dynamodb_table().await;
-    let fx = fixture::parse(&shared::testing::demo_fixture_text(), NOW).unwrap();
+    let fx = fixture::parse(&test_support::demo_fixture_text(), NOW).unwrap();
     store.load_fixture(&fx).await.unwrap();
     let first = store.create_entity(&draft("one", "one@x.io", 7)).await.unwrap();
     assert_eq!(first.id, 7, "ids continue after the fixture's largest");
@@ -122,7 +122,7 @@ async fn a_refused_create_leaves_no_guard_and_ids_never_repeat() {
 #[tokio::test]
 async fn seeding_again_is_harmless_and_keeps_counters_and_kill_switches() {
     let store = fresh_dynamodb_table().await;
-    let fx = fixture::parse(&shared::testing::demo_fixture_text(), NOW).unwrap();
+    let fx = fixture::parse(&test_support::demo_fixture_text(), NOW).unwrap();
     store.load_fixture(&fx).await.unwrap();
     registry::sync(&store, false).await.unwrap();
     let created = store.create_entity(&draft("after-seed", "after@x.io", 7)).await.unwrap();
@@ -140,7 +140,7 @@ async fn seeding_again_is_harmless_and_keeps_counters_and_kill_switches() {
     ));
 
     // A fixture that changes a client's email moves its guard: the old email is free again.
-    let moved = shared::testing::demo_fixture_text().replace("ada@example.com", "ada@moved.example");
+    let moved = test_support::demo_fixture_text().replace("ada@example.com", "ada@moved.example");
     store.load_fixture(&fixture::parse(&moved, NOW).unwrap()).await.unwrap();
     assert!(raw_item(&store, keys::client_email("ada@example.com")).await.is_none());
     assert!(raw_item(&store, keys::client_email("ADA@moved.example")).await.is_some());

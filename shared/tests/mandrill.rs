@@ -11,8 +11,8 @@ use shared::notify::mandrill::{MandrillConfig, MandrillNotifier, SEND_DEADLINE};
 use shared::notify::secret::{KeySource, SecretKey};
 use shared::notify::{Email, Notifier};
 use shared::pipeline::handle;
-use shared::testing::{emulator, request, FakeMandrill, FakeReply, LogCapture, Reply, TestApp};
 use shared::{Context, RouteId, RouteResult};
+use test_support::{emulator, request, FakeMandrill, FakeReply, LogCapture, Reply, TestApp};
 
 fn email() -> Email {
     Email {

@@ -12,8 +12,8 @@ use shared::auth::token_hash;
 use shared::pipeline::handle;
 use shared::registry::{self, RegistryCache};
 use shared::store::RecordKind;
-use shared::testing::{base64, request, FaultyStore, Reply, TestApp, NOW};
 use shared::{Context, RouteId, RouteResult};
+use test_support::{base64, request, FaultyStore, Reply, TestApp, NOW};
 use time::Duration;
 
 /// Answers success with the caller's id: everything after authentication is the route's.
@@ -28,6 +28,11 @@ fn read_client(ctx: Context<'_>) -> BoxFuture<'_, RouteResult> {
         Ok(json!({"found": c.is_some()}))
     }
     .boxed()
+}
+
+/// A bug in a route's own code: panics when polled.
+fn panics(_ctx: Context<'_>) -> BoxFuture<'_, RouteResult> {
+    futures_util::future::lazy(|_| -> RouteResult { panic!("a bug in the route") }).boxed()
 }
 
 fn create_request(body: &Value) -> Request {
@@ -156,6 +161,17 @@ async fn a_panic_in_a_handler_is_application_crash_and_serving_goes_on() {
     let r = Reply::from_response(handle(&app.deps, RouteId::EntitiesCreate, read_client, create_request(&body)).await);
     assert_eq!(r.status(), "action-successful");
     assert_eq!(r.body["data"]["found"], true);
+}
+
+#[tokio::test]
+async fn a_panicking_route_is_application_crash_and_the_next_request_is_served() {
+    let app = TestApp::memory().await;
+    let body = json!({"token": "demo-employee-token"});
+    let r = Reply::from_response(handle(&app.deps, RouteId::EntitiesCreate, panics, create_request(&body)).await);
+    assert_eq!((r.status(), r.code), ("application-crash", 500));
+    assert_eq!(r.headers["x-request-id"], r.body["request_id"].as_str().expect("an envelope with its request id"));
+    assert!(!r.body.to_string().contains("a bug in the route"), "the panic's message never reaches the response");
+    assert_eq!(call(&app, create_request(&body)).await.status(), "action-successful");
 }
 
 #[tokio::test]

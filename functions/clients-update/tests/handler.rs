@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use lambda_http::http::Method;
 use serde_json::{json, Value};
-use shared::testing::{base64, request, Reply, TestApp};
+use test_support::{base64, request, Reply, TestApp};
 use time::Duration;
 
 async fn update(app: &TestApp, body: Value) -> Reply {
@@ -486,7 +486,7 @@ async fn branding_comes_from_the_entity_or_the_client(app: TestApp) {
     assert_eq!((r.body["data"]["branding"]["source"].clone(), r.body["data"]["branding"]["name"].clone()), (json!("entity"), json!("Acme Realty")));
 }
 
-shared::store_suite!(
+test_support::store_suite!(
     every_role_updates_what_it_may,
     someone_elses_client_answers_like_a_missing_one,
     application_needs_the_route_permission,

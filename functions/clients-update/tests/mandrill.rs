@@ -4,7 +4,7 @@ use lambda_http::http::Method;
 use serde_json::{json, Value};
 use shared::notify::mandrill::{MandrillConfig, MandrillNotifier};
 use shared::notify::secret::{KeySource, SecretKey};
-use shared::testing::{base64, request, FakeMandrill, FakeReply, Reply, TestApp};
+use test_support::{base64, request, FakeMandrill, FakeReply, Reply, TestApp};
 
 async fn update(app: &TestApp, body: Value) -> Reply {
     let req = request(Method::PUT, "/api/v1/clients/update", Some("application/json"), base64(&body));
@@ -65,7 +65,7 @@ async fn secrets_manager_is_asked_only_when_an_email_is_sent(mut app: TestApp) {
     assert!(fake.requests().is_empty());
 }
 
-shared::store_suite!(
+test_support::store_suite!(
     an_email_change_is_sent_to_the_old_address,
     a_failed_send_keeps_the_saved_change,
     secrets_manager_is_asked_only_when_an_email_is_sent,

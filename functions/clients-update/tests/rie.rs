@@ -2,7 +2,7 @@
 //! logs) under AWS's Runtime Interface Emulator, against a freshly seeded table on DynamoDB Local:
 //! every `events/clients-update.*.json` answers the status its file name gives.
 
-use shared::testing::rie::check_events_on_binary;
+use test_support::rie::check_events_on_binary;
 
 #[test]
 fn the_binary_answers_every_event_under_the_runtime_interface_emulator() {

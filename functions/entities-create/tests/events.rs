@@ -2,7 +2,7 @@
 //! function's handler, each answering the status its file name gives.
 
 use futures_util::FutureExt;
-use shared::testing::check_events;
+use test_support::check_events;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_event_answers_its_status() {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use lambda_http::http::Method;
 use serde_json::{json, Value};
 use shared::model::{Actor, ActorKind};
-use shared::testing::{request, Reply, TestApp};
+use test_support::{request, Reply, TestApp};
 
 const PATH: &str = "/api/v1/entities/create";
 const EMPLOYEE: &str = "demo-employee-token";
@@ -17,7 +17,7 @@ const APP: &str = "demo-app-token"; // application 1: entities.create, integrati
 const APP_NO_PERMISSION: &str = "demo-app-noperm-token"; // application 2: no permissions, [7, 8]
 const CLIENT: &str = "demo-client-token";
 const LIAISON: &str = "demo-liaison-token";
-/// `shared::testing::NOW`, as every timestamp of the API shows it.
+/// `test_support::NOW`, as every timestamp of the API shows it.
 const NOW_TEXT: &str = "2026-11-23T12:00:00Z";
 /// The largest entity id of the demo fixture.
 const LAST_FIXTURE_ID: u64 = 6;
@@ -188,7 +188,7 @@ async fn the_entity_is_stored_as_answered(app: TestApp) {
     assert_eq!(stored.operational_transaction_emails, ["ops@pine.example"]);
     assert_eq!(stored.order_completion_emails, ["done@pine.example"]);
     assert!(!stored.active);
-    assert_eq!((stored.created_at, stored.updated_at), (shared::testing::NOW, shared::testing::NOW));
+    assert_eq!((stored.created_at, stored.updated_at), (test_support::NOW, test_support::NOW));
     assert_eq!(stored.created_by, Some(Actor { kind: ActorKind::User, id: 11 }));
     // The fixture's entities are untouched.
     assert_eq!(app.deps.store.entity(5).await.unwrap().unwrap().entity_slug, "acme-realty");
@@ -841,7 +841,7 @@ async fn parallel_creates_get_distinct_ids(app: TestApp) {
     assert_eq!(app.entity_ids().await, stored, "every acknowledged create is stored, nothing else");
 }
 
-shared::store_suite!(
+test_support::store_suite!(
     an_employee_creates_an_entity,
     the_entity_is_stored_as_answered,
     an_application_creates_for_its_integration,

@@ -2,7 +2,7 @@
 
 use lambda_http::http::Method;
 use serde_json::{json, Value};
-use shared::testing::{request, FakeMandrill, FakeReply, Reply, TestApp};
+use test_support::{request, FakeMandrill, FakeReply, Reply, TestApp};
 
 fn body(slug: &str) -> Value {
     json!({"token": "demo-app-token", "integration_id": 7, "entity_slug": slug, "email": format!("{slug}@co.example"),
@@ -49,7 +49,7 @@ async fn a_slow_mandrill_is_given_up_on_after_three_seconds(mut app: TestApp) {
     assert!(app.deps.store.entity(r.body["data"]["id"].as_u64().unwrap()).await.unwrap().is_some());
 }
 
-shared::store_suite!(
+test_support::store_suite!(
     the_new_entity_is_told_at_its_email,
     a_failed_send_keeps_the_new_entity,
     a_slow_mandrill_is_given_up_on_after_three_seconds,

@@ -2,7 +2,7 @@
 
 use futures_util::FutureExt;
 use lambda_http::http::Method;
-use shared::testing::{check_events, request, Reply};
+use test_support::{check_events, request, Reply};
 
 #[tokio::test]
 async fn every_event_answers_its_status() {

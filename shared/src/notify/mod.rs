@@ -123,33 +123,6 @@ pub fn entity_created(entity: &Entity) -> Email {
     )
 }
 
-/// A notifier for tests: records every email and fails on demand.
-#[cfg(any(test, feature = "test-util"))]
-#[derive(Default)]
-pub struct RecordingNotifier {
-    pub sent: std::sync::Mutex<Vec<Email>>,
-    pub fail: std::sync::atomic::AtomicBool,
-}
-
-#[cfg(any(test, feature = "test-util"))]
-impl RecordingNotifier {
-    pub fn emails(&self) -> Vec<Email> {
-        self.sent.lock().unwrap().clone()
-    }
-}
-
-#[cfg(any(test, feature = "test-util"))]
-#[async_trait]
-impl Notifier for RecordingNotifier {
-    async fn send(&self, email: &Email) -> Result<(), NotifyError> {
-        if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(NotifyError("the test notifier was told to fail".into()));
-        }
-        self.sent.lock().unwrap().push(email.clone());
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

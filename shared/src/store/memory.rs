@@ -38,7 +38,6 @@ impl MemoryStore {
     }
 
     /// Every entity's id, sorted: for tests that check nothing was created.
-    #[cfg(feature = "test-util")]
     pub fn entity_ids(&self) -> Vec<u64> {
         self.lock().entities.keys().copied().collect()
     }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use criterion::{criterion_group, criterion_main, Criterion};
 use lambda_http::http::Method;
 use serde_json::json;
-use shared::testing::{base64, request, TestApp};
+use test_support::{base64, request, TestApp};
 
 fn handlers(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();

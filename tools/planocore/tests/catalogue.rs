@@ -7,7 +7,7 @@ use lambda_http::http::Method;
 use serde_json::json;
 use serde_norway::Value as Yaml;
 use shared::registry;
-use shared::testing::{base64, request, Reply, TestApp};
+use test_support::{base64, request, Reply, TestApp};
 use shared::RouteId;
 
 fn repo_file(path: &str) -> Yaml {

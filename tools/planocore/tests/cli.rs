@@ -1,11 +1,10 @@
 //! The DynamoDB commands of `planocore` against the local emulator: table, seed, the route
 //! registry and its kill switch, and `serve --store dynamodb`.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use serde_json::Value;
-use shared::testing::{emulator, http, repo_root};
+use test_support::{emulator, http, repo_root, ServeProcess};
 
 /// `planocore` with the emulator and a table of the test's own.
 fn planocore(table: &str, args: &[&str]) -> Output {
@@ -32,21 +31,9 @@ fn table() -> String {
     format!("cli-{}", uuid::Uuid::new_v4().simple())
 }
 
-struct Server(Child, String);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(mut cmd: Command) -> Server {
-    let mut child = cmd.stdout(Stdio::piped()).spawn().expect("serve starts");
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
-    let addr = first.trim().strip_prefix("planocore: listening on http://").unwrap_or_else(|| panic!("{first}")).to_string();
-    Server(child, addr)
+/// `planocore serve` as `cmd` runs it: stopped when the guard drops.
+fn serve(cmd: Command) -> ServeProcess {
+    ServeProcess::start(cmd)
 }
 
 /// A POST of `body` to Entities Create, answered as JSON.
@@ -75,15 +62,15 @@ fn table_seed_registry_and_serve_on_dynamodb() {
     assert!(list.lines().any(|l| l.starts_with("entities.create") && l.contains("route disabled")), "{list}");
 
     let server = serve(command(&t, &["serve", "--addr", "127.0.0.1:0", "--store", "dynamodb"]));
-    assert_eq!(create(&server.1, NEW_ENTITY)["status"], "route-not-found", "the kill switch holds across seed and serve");
+    assert_eq!(create(server.address(), NEW_ENTITY)["status"], "route-not-found", "the kill switch holds across seed and serve");
     ok(planocore(&t, &["routes", "enable", "entities.create"]));
-    let made = create(&server.1, NEW_ENTITY);
+    let made = create(server.address(), NEW_ENTITY);
     assert_eq!(made["status"], "action-successful", "{made}");
     assert_eq!(made["data"]["id"], 7, "the counter was raised to the fixture's largest id");
     ok(planocore(&t, &["services", "disable", "entities"]));
-    assert_eq!(create(&server.1, NEW_ENTITY)["status"], "service-not-found");
+    assert_eq!(create(server.address(), NEW_ENTITY)["status"], "service-not-found");
     ok(planocore(&t, &["routes", "sync", "--force"]));
-    assert_eq!(create(&server.1, NEW_ENTITY)["status"], "invalid-param", "back in service; the slug is taken now");
+    assert_eq!(create(server.address(), NEW_ENTITY)["status"], "invalid-param", "back in service; the slug is taken now");
 }
 
 #[test]
@@ -108,7 +95,7 @@ fn serve_on_an_unreachable_store_still_listens_and_answers_in_the_envelope() {
     let mut cmd = command(&t, &["serve", "--addr", "127.0.0.1:0", "--store", "dynamodb"]);
     cmd.env("DYNAMODB_ENDPOINT", "http://127.0.0.1:9");
     let server = serve(cmd);
-    let r = create(&server.1, NEW_ENTITY);
+    let r = create(server.address(), NEW_ENTITY);
     assert_eq!(r["status"], "identify-request-error");
     assert!(!r.to_string().contains("127.0.0.1:9"));
 }
@@ -155,7 +142,7 @@ fn sixteen_requests_at_once_through_serve_on_dynamodb_lose_nothing_and_claim_onc
         let bodies = (0..16)
             .map(|n| NEW_ENTITY.replace("cli-made", &format!("race-{round}")).replace("cli@made", &format!("r{n}-{round}@made")))
             .collect();
-        let replies = all_at_once(&server.1, "POST", "/api/v1/entities/create", bodies);
+        let replies = all_at_once(server.address(), "POST", "/api/v1/entities/create", bodies);
         let winners: Vec<&Value> = replies.iter().filter(|r| r["status"] == "action-successful").collect();
         assert_eq!(winners.len(), 1, "round {round}: {replies:?}");
         assert!(ids.insert(winners[0]["data"]["id"].as_u64().unwrap()), "round {round}: an id given twice");
@@ -166,11 +153,11 @@ fn sixteen_requests_at_once_through_serve_on_dynamodb_lose_nothing_and_claim_onc
             .iter()
             .map(|f| b64(&serde_json::json!({"token": "demo-employee-token", "id": 100, (*f): format!("{f}-{round}")})))
             .collect();
-        for r in all_at_once(&server.1, "PUT", "/api/v1/clients/update", bodies) {
+        for r in all_at_once(server.address(), "PUT", "/api/v1/clients/update", bodies) {
             assert_eq!(r["status"], "action-successful", "round {round}: {r}");
         }
         let read = b64(&serde_json::json!({"token": "demo-employee-token", "id": 100, "view": "client_read"}));
-        let client = http(&server.1, "PUT", "/api/v1/clients/update", Some("application/json"), &[], read.as_bytes()).body;
+        let client = http(server.address(), "PUT", "/api/v1/clients/update", Some("application/json"), &[], read.as_bytes()).body;
         for f in fields {
             assert_eq!(client["data"][f], format!("{f}-{round}"), "round {round}: {f} was lost");
         }

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use shared::auth::token_hash;
 use shared::registry;
 use shared::store::{RecordKind, TokenOwner};
-use shared::testing::{base64, demo_fixture_text, request, FakeMandrill, FakeReply, FaultyStore, LogCapture, Reply, TestApp};
+use test_support::{base64, demo_fixture_text, request, FakeMandrill, FakeReply, FaultyStore, LogCapture, Reply, TestApp};
 use shared::Status;
 
 

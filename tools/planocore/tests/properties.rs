@@ -8,8 +8,8 @@ use proptest::prelude::*;
 use serde_json::{Map, Value};
 use shared::params::{read, Param};
 use shared::request::decode_params;
-use shared::testing::{Reply, TestApp};
 use shared::{RouteId, Status};
+use test_support::{Reply, TestApp};
 
 fn answer(req: Request) -> Reply {
     let (rt, app) = TestApp::shared_memory();

@@ -9,7 +9,7 @@ use lambda_http::http::Method;
 use lambda_http::Request;
 use serde_json::{json, Value};
 use shared::registry::RegistryCache;
-use shared::testing::{base64, fresh_recorded_table, request, CallRecorder, Reply, TestApp};
+use test_support::{base64, fresh_recorded_table, request, CallRecorder, Reply, TestApp};
 
 fn update(body: Value) -> Request {
     request(Method::PUT, "/api/v1/clients/update", Some("application/json"), base64(&body))

@@ -1,37 +1,27 @@
 //! `planocore serve` over a real socket: the binary is started on a free port and spoken to
 //! with plain HTTP/1.1.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
+use std::io::{BufRead, Read};
+use std::process::{Command, Stdio};
 
-use shared::testing::{http as http_with, HttpReply};
+use test_support::{http as http_with, HttpReply, ServeProcess};
 
 struct Server {
-    child: Child,
+    /// Stops the server when the test ends.
+    _process: ServeProcess,
     addr: String,
     banner: Vec<String>,
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Starts `planocore serve` on port 0 and reads the address it prints.
 fn start(extra: &[&str]) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_planocore"))
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .args(extra)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("planocore starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().expect("a first line").expect("readable");
-    let addr = first.strip_prefix("planocore: listening on http://").unwrap_or_else(|| panic!("unexpected: {first}")).to_string();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_planocore"));
+    command.args(["serve", "--addr", "127.0.0.1:0"]).args(extra).env("RUST_LOG", "warn").stderr(Stdio::inherit());
+    let mut process = ServeProcess::start(command);
+    let first = process.listening_line();
+    assert!(first.starts_with("planocore: listening on http://"), "unexpected: {first}");
+    let addr = process.address().to_string();
+    let mut lines = process.take_stdout().lines();
     // The banner is printed in one go right after the address; read what there is.
     let mut banner = Vec::new();
     if extra.is_empty() {
@@ -45,7 +35,7 @@ fn start(extra: &[&str]) -> Server {
         }
     }
     std::thread::spawn(move || for _ in lines {});
-    Server { child, addr, banner }
+    Server { _process: process, addr, banner }
 }
 
 fn http(addr: &str, method: &str, path: &str, content_type: Option<&str>, body: &[u8]) -> HttpReply {
@@ -95,16 +85,8 @@ fn serves_every_route_over_a_socket() {
     assert!(r.header("x-request-id").is_some());
 }
 
-#[test]
-fn a_panic_in_a_handler_is_application_crash_and_the_server_goes_on() {
-    // The test build of shared (feature test-util) panics on this header after authentication.
-    let server = start(&[]);
-    let body = br#"{"token":"demo-employee-token","integration_id":8}"#;
-    let r = http_with(&server.addr, "POST", "/api/v1/entities/create", Some("application/json"), &[("x-test-fault", "panic")], body);
-    assert_eq!((r.code, r.body["status"].as_str()), (500, Some("application-crash")), "{}", r.body);
-    let r = http(&server.addr, "POST", "/api/v1/entities/create", Some("application/json"), body);
-    assert_eq!(r.body["status"], "missing-param", "the same process answers the next request");
-}
+// A panic in a handler over a socket: test-support/tests/panics.rs, through a test-only server
+// (the planocore binary carries no fault injection).
 
 #[test]
 fn bodies_over_ten_megabytes_are_refused() {
@@ -147,21 +129,16 @@ fn the_demo_banner_prints_tokens_and_a_curl_line_but_a_seed_file_prints_none() {
     let seed = dir.join("seed.json");
     std::fs::write(&seed, r#"{"users":[{"id":1,"employee_id":9}],"sessions":[{"token":"seeded-secret","user_id":1}]}"#).unwrap();
     // Everything it prints, on both streams and at the most verbose log level, is read.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_planocore"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--seed", seed.to_str().unwrap()])
-        .env("RUST_LOG", "trace")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut err = child.stderr.take().unwrap();
-    let mut first = String::new();
-    out.read_line(&mut first).unwrap();
-    let addr = first.trim().strip_prefix("planocore: listening on http://").unwrap().to_string();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_planocore"));
+    command.args(["serve", "--addr", "127.0.0.1:0", "--seed", seed.to_str().unwrap()]);
+    command.env("RUST_LOG", "trace").stderr(Stdio::piped());
+    let mut server = ServeProcess::start(command);
+    let (mut out, mut err) = (server.take_stdout(), server.take_stderr());
+    let first = server.listening_line().to_string();
+    let addr = server.address().to_string();
     let r = http(&addr, "POST", "/api/v1/entities/create", Some("application/json"), br#"{"token":"seeded-secret","integration_id":1}"#);
     assert_eq!(r.body["status"], "missing-param", "the seeded session works: {}", r.body);
-    child.kill().unwrap();
+    server.kill();
     let (mut rest, mut logs) = (String::new(), String::new());
     out.read_to_string(&mut rest).unwrap();
     err.read_to_string(&mut logs).unwrap();
@@ -169,7 +146,6 @@ fn the_demo_banner_prints_tokens_and_a_curl_line_but_a_seed_file_prints_none() {
     for printed in [&first, &rest, &logs] {
         assert!(!printed.contains("seeded-secret"), "the seed's token was printed: {printed}");
     }
-    let _ = child.wait();
 }
 
 #[test]

@@ -4,17 +4,18 @@
 //! the code expects; the alarms' metric filters match the log line a crash really writes.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
+use std::io::{BufReader, Read};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use lambda_http::http::Method;
 use serde_json::{json, Value as Json};
 use serde_norway::Value as Yaml;
 use shared::store::dynamodb::{table_definition, DynamoStore};
-use shared::testing::seeded_table;
-use shared::testing::{base64, emulator, fresh_recorded_table, repo_root, request, CallRecorder, Reply, TestApp};
 use shared::RouteId;
+use test_support::{
+    base64, emulator, fresh_recorded_table, repo_root, request, seeded_table, CallRecorder, Reply, ServeProcess, TestApp,
+};
 
 // ---------------------------------------------------------------- reading the template
 
@@ -501,17 +502,8 @@ fn each_route_function_feeds_both_alarms() {
     }
 }
 
-struct Server(Child, String);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn put(addr: &str, path: &str, body: &str) -> Json {
-    shared::testing::http(addr, "PUT", path, Some("application/json"), &[], body.as_bytes()).body
+    test_support::http(addr, "PUT", path, Some("application/json"), &[], body.as_bytes()).body
 }
 
 /// The crash alarm's filter against the line a real crash logs: `planocore serve` (the same
@@ -520,31 +512,26 @@ fn put(addr: &str, path: &str, body: &str) -> Json {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_crash_filter_matches_the_line_a_crash_logs() {
     let store = seeded_table().await;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_planocore"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_planocore"));
+    command
         .args(["serve", "--addr", "127.0.0.1:0", "--store", "dynamodb"])
         .env("TABLE_NAME", store.table())
         .env("DYNAMODB_ENDPOINT", emulator::endpoint())
         .env("AWS_REGION", "us-east-1")
         .env("REGISTRY_CACHE_SECONDS", "3600")
         .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
-    let addr = first.trim().strip_prefix("planocore: listening on http://").unwrap_or_else(|| panic!("{first}")).to_string();
-    let stderr = child.stderr.take().unwrap();
-    let server = Server(child, addr);
+        .stderr(Stdio::piped());
+    let mut server = ServeProcess::start(command);
+    let stderr = server.take_stderr();
 
     let body = base64(&json!({"token": "demo-employee-token", "id": 100, "phone": "1"}));
     let path = RouteId::ClientsUpdate.path();
-    let addr = server.1.clone();
+    let addr = server.address().to_string();
     let ok = tokio::task::spawn_blocking(move || put(&addr, path, &body)).await.unwrap();
     assert_eq!(ok["status"], "action-successful", "{ok}");
     store.client().delete_table().table_name(store.table()).send().await.unwrap();
     let body = base64(&json!({"token": "demo-employee-token", "id": 100, "phone": "2"}));
-    let addr = server.1.clone();
+    let addr = server.address().to_string();
     let crash = tokio::task::spawn_blocking(move || put(&addr, path, &body)).await.unwrap();
     assert_eq!(crash["status"], "application-crash", "{crash}");
     drop(server); // ends stderr

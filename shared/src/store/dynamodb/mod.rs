@@ -81,32 +81,6 @@ impl DynamoStore {
         &self.client
     }
 
-    /// Every entity's id, sorted, read with a consistent scan: for tests that check nothing
-    /// was created.
-    #[cfg(feature = "test-util")]
-    pub async fn entity_ids(&self) -> Vec<u64> {
-        let pages = self
-            .client
-            .scan()
-            .table_name(&self.table)
-            .consistent_read(true)
-            .filter_expression("begins_with(#pk, :entity) AND #sk = :record")
-            .expression_attribute_names("#pk", keys::PK)
-            .expression_attribute_names("#sk", keys::SK)
-            .expression_attribute_values(":entity", AttributeValue::S("ENTITY#".into()))
-            .expression_attribute_values(":record", AttributeValue::S("ENTITY".into()))
-            .into_paginator()
-            .items()
-            .send();
-        let items: Vec<Key> = pages.collect::<Result<_, _>>().await.expect("the table scans");
-        let mut ids: Vec<u64> = items
-            .iter()
-            .filter_map(|item| item.get(keys::PK)?.as_s().ok()?.strip_prefix("ENTITY#")?.parse().ok())
-            .collect();
-        ids.sort_unstable();
-        ids
-    }
-
     /// A strongly consistent read: a revoked session or a changed role must never act.
     async fn get(&self, key: Key) -> StoreResult<Option<Key>> {
         let out = self

@@ -1,0 +1,46 @@
+//! The API Gateway events of `events/`, named `<function>.<status>[.<variant>].json`.
+
+use lambda_http::{Body, Request, Response};
+use shared::pipeline::Deps;
+
+use crate::{repo_root, Reply, TestApp};
+
+/// An API Gateway HTTP API v2 event from `events/`, as `lambda_http` parses it in Lambda.
+pub fn event(name: &str) -> Request {
+    let path = repo_root().join("events").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Every event file whose name starts with `prefix`.
+pub fn events_with_prefix(prefix: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(repo_root().join("events"))
+        .expect("events/ exists")
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .filter(|n| n.starts_with(prefix) && n.ends_with(".json"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// Runs every `events/<prefix>.*.json` through `handle`, each on a fresh demo app, and checks
+/// the status named in the file name, its HTTP code and the echoed request id.
+pub async fn check_events<F>(prefix: &str, handle: F) -> usize
+where
+    F: for<'a> Fn(&'a Deps, Request) -> futures_util::future::BoxFuture<'a, Response<Body>>,
+{
+    let names = events_with_prefix(&format!("{prefix}."));
+    assert!(!names.is_empty(), "no events for {prefix}");
+    for name in &names {
+        let expected = name.split('.').nth(1).expect("<function>.<status>[.<variant>].json");
+        let status = shared::Status::from_slug(expected).unwrap_or_else(|| panic!("{name}: unknown status {expected}"));
+        let app = TestApp::memory().await;
+        let reply = Reply::from_response(handle(&app.deps, event(name)).await);
+        assert_eq!(reply.status(), expected, "{name}: {}", reply.body);
+        assert_eq!(reply.code, status.http_code(), "{name}");
+        let event_id = format!("evt-{}", name.trim_end_matches(".json").replace('.', "-"));
+        assert_eq!(reply.body["request_id"], event_id.as_str(), "{name}");
+        assert_eq!(reply.headers["x-request-id"], event_id.as_str(), "{name}");
+    }
+    names.len()
+}

@@ -1,0 +1,77 @@
+//! A store that fails, or panics, on demand.
+
+use std::sync::atomic::Ordering::SeqCst;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use shared::fixture::Fixture;
+use shared::model::*;
+use shared::store::memory::MemoryStore;
+use shared::store::*;
+
+/// A store that fails on demand, around a memory store: for `identify-request-error`,
+/// `application-crash` and panics.
+#[derive(Default)]
+pub struct FaultyStore {
+    pub inner: MemoryStore,
+    pub registry_down: std::sync::atomic::AtomicBool,
+    pub data_down: std::sync::atomic::AtomicBool,
+    pub panic_on_client_read: std::sync::atomic::AtomicBool,
+}
+
+impl FaultyStore {
+    fn data(&self) -> StoreResult<()> {
+        if self.data_down.load(SeqCst) {
+            return Err(StoreError::Unavailable("injected fault".into()));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for FaultyStore {
+    async fn token(&self, h: &str) -> StoreResult<Option<TokenOwner>> {
+        self.data()?;
+        self.inner.token(h).await
+    }
+    async fn touch_session(&self, session: &Session, now: OffsetDateTime) -> StoreResult<()> {
+        self.data()?;
+        self.inner.touch_session(session, now).await
+    }
+    async fn user(&self, id: u64) -> StoreResult<Option<User>> {
+        self.data()?;
+        self.inner.user(id).await
+    }
+    async fn client(&self, id: u64) -> StoreResult<Option<Client>> {
+        self.data()?;
+        if self.panic_on_client_read.load(SeqCst) {
+            panic!("injected panic while reading client {id}");
+        }
+        self.inner.client(id).await
+    }
+    async fn update_client(&self, p: &ClientPatch, scope: &ClientScope) -> Result<UpdatedClient, PatchError> {
+        self.data()?;
+        self.inner.update_client(p, scope).await
+    }
+    async fn entity(&self, id: u64) -> StoreResult<Option<Entity>> {
+        self.data()?;
+        self.inner.entity(id).await
+    }
+    async fn create_entity(&self, d: &EntityDraft) -> Result<Entity, CreateError> {
+        self.data()?;
+        self.inner.create_entity(d).await
+    }
+    async fn registry(&self) -> StoreResult<RegistrySnapshot> {
+        if self.registry_down.load(SeqCst) {
+            return Err(StoreError::Unavailable("injected registry fault".into()));
+        }
+        self.inner.registry().await
+    }
+    async fn put_registry_record(&self, k: RecordKind, r: &RegistryRecord, only_if_missing: bool) -> StoreResult<bool> {
+        self.inner.put_registry_record(k, r, only_if_missing).await
+    }
+    async fn load_fixture(&self, f: &Fixture) -> StoreResult<()> {
+        self.inner.load_fixture(f).await
+    }
+}

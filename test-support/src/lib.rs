@@ -1,0 +1,51 @@
+//! The tests' helpers, a crate of their own so that nothing here can reach a shipped binary:
+//! every crate takes it as a dev-dependency (`shared`'s integration tests too; cargo allows that
+//! cycle through dev-dependencies). The binaries in `src/bin` exist for this crate's own tests.
+
+mod app;
+pub mod emulator;
+mod events;
+mod faulty;
+mod http;
+mod logs;
+mod mandrill;
+mod notifier;
+mod recorder;
+mod requests;
+pub mod rie;
+mod tables;
+
+pub use app::{demo_fixture_text, repo_root, TestApp, NOW};
+pub use events::{check_events, event, events_with_prefix};
+pub use faulty::FaultyStore;
+pub use http::{http, HttpReply, ServeProcess};
+pub use logs::LogCapture;
+pub use mandrill::{FakeMandrill, FakeReply};
+pub use notifier::RecordingNotifier;
+pub use recorder::CallRecorder;
+pub use requests::{base64, request, Reply};
+pub use tables::{fresh_dynamodb_table, fresh_recorded_table, seeded_table, EntityIds};
+
+/// Runs each named `async fn(TestApp)` of a handler suite once per store, as
+/// `memory::<name>` and `dynamodb::<name>`: one suite, every store.
+#[macro_export]
+macro_rules! store_suite {
+    ($($name:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name($crate::TestApp::memory().await).await
+                }
+            )*
+        }
+        mod dynamodb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name($crate::TestApp::dynamodb().await).await
+                }
+            )*
+        }
+    };
+}

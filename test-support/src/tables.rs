@@ -1,0 +1,72 @@
+//! Tables on DynamoDB Local: fresh (named uniquely so tests never share data), recorded, seeded.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::AttributeValue;
+use shared::store::dynamodb::{create_table, keys, DynamoStore};
+use shared::store::Store;
+
+use crate::app::demo_fixture_text;
+use crate::{emulator, CallRecorder};
+
+/// A new, empty table on the local emulator.
+pub async fn fresh_dynamodb_table() -> DynamoStore {
+    fresh_recorded_table(None).await
+}
+
+/// Like [`fresh_dynamodb_table`], with every DynamoDB call the store makes noted by `recorder`.
+pub async fn fresh_recorded_table(recorder: Option<CallRecorder>) -> DynamoStore {
+    let sdk = shared::config::aws_config(Some(emulator::endpoint())).await;
+    let mut config = aws_sdk_dynamodb::config::Builder::from(&sdk);
+    if let Some(recorder) = recorder {
+        config = config.interceptor(recorder);
+    }
+    let client = aws_sdk_dynamodb::Client::from_conf(config.build());
+    let table = format!("test-{}", uuid::Uuid::new_v4().simple());
+    create_table(&client, &table).await.expect("test table created on the emulator");
+    DynamoStore::new(client, table)
+}
+
+/// A fresh emulator table with the demo fixture loaded *now* and the routes synced: for a
+/// function binary or `planocore serve`, which run on the wall clock.
+pub async fn seeded_table() -> DynamoStore {
+    let store = fresh_dynamodb_table().await;
+    let now = shared::clock::Clock::now(&shared::clock::SystemClock);
+    let fixture = shared::fixture::parse(&demo_fixture_text(), now).expect("demo fixture loads");
+    store.load_fixture(&fixture).await.expect("fixture written");
+    shared::registry::sync(&store, false).await.expect("routes synced");
+    store
+}
+
+/// Every entity's id, sorted: for tests that check nothing was created. A trait so that the
+/// store itself carries no test-only scan.
+#[async_trait]
+pub trait EntityIds {
+    async fn entity_ids(&self) -> Vec<u64>;
+}
+
+#[async_trait]
+impl EntityIds for DynamoStore {
+    /// Read with a consistent scan, through the store's public client and table name.
+    async fn entity_ids(&self) -> Vec<u64> {
+        let pages = self
+            .client()
+            .scan()
+            .table_name(self.table())
+            .consistent_read(true)
+            .filter_expression("begins_with(#pk, :entity) AND #sk = :record")
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_names("#sk", keys::SK)
+            .expression_attribute_values(":entity", AttributeValue::S("ENTITY#".into()))
+            .expression_attribute_values(":record", AttributeValue::S("ENTITY".into()))
+            .into_paginator()
+            .items()
+            .send();
+        let items: Vec<_> = pages.collect::<Result<_, _>>().await.expect("the table scans");
+        let mut ids: Vec<u64> = items
+            .iter()
+            .filter_map(|item| item.get(keys::PK)?.as_s().ok()?.strip_prefix("ENTITY#")?.parse().ok())
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+}
