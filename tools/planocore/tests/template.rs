@@ -436,6 +436,57 @@ fn the_api_answers_preflights_and_throttles_every_route() {
     assert!(intrinsic(&t["Outputs"]["ApiUrl"]["Value"]).is_some_and(|(f, v)| f == "Sub" && v.as_str().unwrap().contains("${HttpApi}")));
 }
 
+/// `planocore serve` answers a browser as the deployed API does: its preflight and its answers
+/// carry exactly the template's `CorsConfiguration` (methods, headers, exposed headers, max age).
+#[test]
+fn serve_answers_cors_as_the_templates_http_api_does() {
+    let t = template();
+    let cors = &t["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"];
+    let set = |v: &Yaml| -> BTreeSet<String> { str_list(v).into_iter().map(|s| s.to_ascii_lowercase()).collect() };
+    let answered = |v: Option<&str>| -> BTreeSet<String> {
+        v.unwrap_or_default().split(',').map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty()).collect()
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_planocore"))
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .env_remove("PLANOCORE_CORS_ORIGINS")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    out.read_line(&mut first).unwrap();
+    // Read the demo banner to the end, or the server would fail writing it.
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    let addr = first.trim().strip_prefix("planocore: listening on http://").unwrap_or_else(|| panic!("{first}")).to_string();
+    let _server = Server(child, addr.clone());
+    let origin = "http://localhost:5173";
+    let requested_headers = str_list(&cors["AllowHeaders"]).join(", ");
+
+    for route in RouteId::ALL {
+        let method = route.method();
+        let preflight = [
+            ("origin", origin),
+            ("access-control-request-method", method.as_str()),
+            ("access-control-request-headers", requested_headers.as_str()),
+        ];
+        let r = shared::testing::http(&addr, "OPTIONS", route.path(), None, &preflight, b"");
+        assert_eq!(r.code, 204, "{route:?}: {:?}", r.headers);
+        assert_eq!(r.header("access-control-allow-origin"), Some(origin));
+        assert_eq!(answered(r.header("access-control-allow-methods")), set(&cors["AllowMethods"]));
+        assert_eq!(answered(r.header("access-control-allow-headers")), set(&cors["AllowHeaders"]));
+        let max_age = cors["MaxAge"].as_u64().expect("MaxAge is a number");
+        assert_eq!(r.header("access-control-max-age"), Some(max_age.to_string().as_str()));
+    }
+
+    let r = shared::testing::http(&addr, "POST", RouteId::EntitiesCreate.path(), Some("application/json"), &[("origin", origin)], b"{}");
+    assert_eq!(r.body["status"], "no-params-decoded", "{}", r.body);
+    assert_eq!(r.header("access-control-allow-origin"), Some(origin));
+    assert_eq!(answered(r.header("access-control-expose-headers")), set(&cors["ExposeHeaders"]));
+    // The one list both sides are written from in the code (issue 16 adds a header to both).
+    assert_eq!(set(&cors["AllowHeaders"]), planocore::cors::ALLOW_HEADERS.iter().map(|h| h.to_string()).collect());
+}
+
 // ---------------------------------------------------------------- logs and alarms
 
 /// A CloudWatch Logs JSON filter of the one form the template uses, `{ $.a.b = "value" }`:
