@@ -436,6 +436,39 @@ fn the_api_answers_preflights_and_throttles_every_route() {
     assert!(intrinsic(&t["Outputs"]["ApiUrl"]["Value"]).is_some_and(|(f, v)| f == "Sub" && v.as_str().unwrap().contains("${HttpApi}")));
 }
 
+/// `cargo lambda watch` routes as the deployed API does: its router in the workspace's
+/// Cargo.toml (`[workspace.metadata.lambda.watch.router]`, read back through `cargo metadata`)
+/// sends each route's method and path to that route's function and every other method on those
+/// paths, and any other path, to the fallback.
+#[test]
+fn cargo_lambda_watch_routes_as_the_template_does() {
+    let out = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .current_dir(repo_root())
+        .output()
+        .expect("cargo metadata runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let metadata: Json = serde_json::from_slice(&out.stdout).unwrap();
+    let lambda = &metadata["metadata"]["lambda"];
+    let router = lambda["watch"]["router"].as_object().expect("[workspace.metadata.lambda.watch.router]");
+    let fallback = FUNCTIONS.iter().find(|f| f.route.is_none()).unwrap().binary;
+    for f in FUNCTIONS.iter().filter(|f| f.route.is_some()) {
+        let route = f.route.unwrap();
+        let entries = router[route.path()].as_array().unwrap_or_else(|| panic!("no router entry for {}", route.path()));
+        let by_method: std::collections::BTreeMap<&str, &str> =
+            entries.iter().map(|e| (e["method"].as_str().unwrap(), e["function"].as_str().unwrap())).collect();
+        for method in ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] {
+            let expected = if method == route.method().as_str() { f.binary } else { fallback };
+            assert_eq!(by_method.get(method).copied(), Some(expected), "{method} {}", route.path());
+        }
+    }
+    assert_eq!(router["/"].as_str(), Some(fallback));
+    assert_eq!(router["/{*path}"].as_str(), Some(fallback), "any other path");
+    assert_eq!(router.len(), RouteId::ALL.len() + 2);
+    assert_eq!(lambda["env"]["TABLE_NAME"].as_str(), Some("planocore"));
+    assert!(lambda["env"]["DYNAMODB_ENDPOINT"].as_str().is_some_and(|e| e.starts_with("http://127.0.0.1:")));
+}
+
 /// `planocore serve` answers a browser as the deployed API does: its preflight and its answers
 /// carry exactly the template's `CorsConfiguration` (methods, headers, exposed headers, max age).
 #[test]
