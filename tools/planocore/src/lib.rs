@@ -1,6 +1,8 @@
 //! Every route behind one function: what `planocore serve` answers with, and what the tests and
 //! the fuzz target drive. Each route goes to its Lambda function's own handler.
 
+pub mod cors;
+
 use lambda_http::{Body, Request, Response};
 use shared::{Deps, RouteId};
 

@@ -30,6 +30,10 @@ enum Command {
         /// Where the data lives.
         #[arg(long, value_enum, default_value_t = StoreKind::Memory)]
         store: StoreKind,
+        /// A browser origin allowed to call the API (CORS), repeatable: an exact origin,
+        /// `scheme://host:*` for any port, or `*`. Default: http://localhost:* and http://127.0.0.1:*.
+        #[arg(long = "cors-origin", value_name = "ORIGIN", env = "PLANOCORE_CORS_ORIGINS", value_delimiter = ',')]
+        cors_origins: Vec<String>,
     },
     /// The DynamoDB table.
     Table {
@@ -90,7 +94,7 @@ enum StoreKind {
 async fn main() -> std::process::ExitCode {
     shared::init_logging(true);
     let result = match Cli::parse().command {
-        Command::Serve { addr, seed, store } => serve::run(addr, seed, store).await,
+        Command::Serve { addr, seed, store, cors_origins } => serve::run(addr, seed, store, &cors_origins).await,
         Command::Table { action: TableAction::Create } => admin::table_create().await,
         Command::Seed { file } => admin::seed(&file).await,
         Command::Routes { action } => match action {

@@ -18,6 +18,7 @@ use shared::store::Store;
 
 use crate::admin::load_seed;
 use crate::StoreKind;
+use planocore::cors::CorsPolicy;
 use shared::{Deps, RouteId};
 use tokio::net::TcpListener;
 
@@ -26,7 +27,14 @@ const MAX_SERVER_BODY: usize = 10 * 1024 * 1024;
 
 const DEMO_FIXTURE: &str = include_str!("../demo-fixture.json");
 
-pub async fn run(addr: SocketAddr, seed: Option<PathBuf>, kind: StoreKind) -> Result<(), String> {
+/// What every connection shares: the handlers' dependencies and the CORS policy.
+struct Server {
+    deps: Deps,
+    cors: CorsPolicy,
+}
+
+pub async fn run(addr: SocketAddr, seed: Option<PathBuf>, kind: StoreKind, cors_origins: &[String]) -> Result<(), String> {
+    let cors = CorsPolicy::new(cors_origins).map_err(|e| format!("--cors-origin: {e}"))?;
     let store: Arc<dyn Store> = match kind {
         StoreKind::Memory => Arc::new(MemoryStore::new()),
         StoreKind::Dynamodb => Arc::new(shared::config::dynamodb_store(&shared::settings::Settings::from_env()).await),
@@ -50,12 +58,12 @@ pub async fn run(addr: SocketAddr, seed: Option<PathBuf>, kind: StoreKind) -> Re
     if demo {
         print_demo_help(local);
     }
-    serve(listener, Arc::new(deps)).await;
+    serve(listener, Arc::new(Server { deps, cors })).await;
     Ok(())
 }
 
 /// Accepts connections until the process is stopped; each is served on its own task.
-async fn serve(listener: TcpListener, deps: Arc<Deps>) {
+async fn serve(listener: TcpListener, server: Arc<Server>) {
     loop {
         let (stream, _) = match listener.accept().await {
             Ok(conn) => conn,
@@ -64,17 +72,32 @@ async fn serve(listener: TcpListener, deps: Arc<Deps>) {
                 continue;
             }
         };
-        let deps = deps.clone();
+        let server = server.clone();
         tokio::spawn(async move {
             let service = service_fn(move |req| {
-                let deps = deps.clone();
-                async move { Ok::<_, Infallible>(answer(&deps, req).await) }
+                let server = server.clone();
+                async move { Ok::<_, Infallible>(answer_with_cors(&server, req).await) }
             });
             if let Err(e) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
                 tracing::debug!(error = %e, "connection closed with an error");
             }
         });
     }
+}
+
+/// A preflight is answered here, as API Gateway does; any other request goes to its route and
+/// its answer gets the CORS headers of the request's origin.
+async fn answer_with_cors(server: &Server, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+    if let Some(preflight) = server.cors.preflight(req.method(), req.headers()) {
+        let mut response = hyper::Response::new(Full::new(Bytes::new()));
+        *response.status_mut() = preflight.status;
+        *response.headers_mut() = preflight.headers;
+        return response;
+    }
+    let request_headers = req.headers().clone();
+    let mut response = answer(&server.deps, req).await;
+    server.cors.decorate(&request_headers, response.headers_mut());
+    response
 }
 
 /// One HTTP request: read the body (bounded), hand it to the route's handler as Lambda would.

@@ -16,7 +16,7 @@ struct Server {
 /// Starts `planocore serve` on port 0 and reads the address it prints.
 fn start(extra: &[&str]) -> Server {
     let mut command = Command::new(env!("CARGO_BIN_EXE_planocore"));
-    command.args(["serve", "--addr", "127.0.0.1:0"]).args(extra).env("RUST_LOG", "warn").stderr(Stdio::inherit());
+    command.args(["serve", "--addr", "127.0.0.1:0"]).args(extra).env_remove("PLANOCORE_CORS_ORIGINS").env("RUST_LOG", "warn").stderr(Stdio::inherit());
     let mut process = ServeProcess::start(command);
     let first = process.listening_line();
     assert!(first.starts_with("planocore: listening on http://"), "unexpected: {first}");
@@ -161,6 +161,72 @@ fn a_bad_seed_file_is_refused_with_a_message() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("sessions[0]") && err.contains("77"), "{err}");
+}
+
+fn preflight(addr: &str, origin: &str, method: &str) -> HttpReply {
+    let headers = [("origin", origin), ("access-control-request-method", method), ("access-control-request-headers", "content-type")];
+    http_with(addr, "OPTIONS", "/api/v1/clients/update", None, &headers, b"")
+}
+
+#[test]
+fn a_browser_on_localhost_gets_its_preflight_answered_and_the_request_id_exposed() {
+    let server = start(&[]);
+    let r = preflight(&server.addr, "http://localhost:5173", "PUT");
+    assert_eq!(r.code, 204, "answered before any route, as API Gateway does: {:?}", r.headers);
+    assert_eq!(r.header("access-control-allow-origin"), Some("http://localhost:5173"));
+    assert_eq!(r.header("access-control-allow-methods"), Some("PUT,POST"));
+
+    let body = b64(r#"{"token":"demo-employee-token","id":100,"phone":"303-555-0100"}"#);
+    let origin = [("origin", "http://127.0.0.1:8080")];
+    let r = http_with(&server.addr, "PUT", "/api/v1/clients/update", Some("application/json"), &origin, body.as_bytes());
+    assert_eq!(r.body["status"], "action-successful", "{}", r.body);
+    assert_eq!(r.header("access-control-allow-origin"), Some("http://127.0.0.1:8080"));
+    assert_eq!(r.header("access-control-expose-headers"), Some("x-request-id"));
+
+    // Without Access-Control-Request-Method it is no preflight: the route fallback answers.
+    let r = http_with(&server.addr, "OPTIONS", "/api/v1/clients/update", None, &origin, b"");
+    assert_eq!((r.code, r.body["status"].as_str()), (500, Some("route-non-existent")));
+}
+
+#[test]
+fn origins_from_the_flag_or_the_environment_replace_the_default() {
+    let server = start(&["--cors-origin", "https://app.example.com", "--cors-origin", "http://localhost:4000"]);
+    for origin in ["https://app.example.com", "http://localhost:4000"] {
+        assert_eq!(preflight(&server.addr, origin, "POST").header("access-control-allow-origin"), Some(origin));
+    }
+    let refused = preflight(&server.addr, "http://localhost:5173", "PUT");
+    assert_eq!(refused.code, 204);
+    assert_eq!(refused.header("access-control-allow-origin"), None, "{:?}", refused.headers);
+    assert_eq!(preflight(&server.addr, "https://app.example.com", "DELETE").header("access-control-allow-origin"), None);
+    let r = http_with(&server.addr, "POST", "/api/v1/entities/create", Some("application/json"), &[("origin", "http://localhost:5173")], b"{}");
+    assert_eq!(r.body["status"], "no-params-decoded", "the request is still answered; the browser hides it");
+    assert_eq!(r.header("access-control-allow-origin"), None);
+    drop(server);
+
+    let mut command = Command::new(env!("CARGO_BIN_EXE_planocore"));
+    command
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .env("PLANOCORE_CORS_ORIGINS", "https://a.example, https://b.example")
+        .env("RUST_LOG", "warn");
+    let mut process = ServeProcess::start(command);
+    let mut out = process.take_stdout();
+    // Read the demo banner to the end, or the server would fail writing it.
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    let addr = process.address().to_string();
+    let env_server = Server { _process: process, addr, banner: Vec::new() };
+    assert_eq!(preflight(&env_server.addr, "https://b.example", "PUT").header("access-control-allow-origin"), Some("https://b.example"));
+    assert_eq!(preflight(&env_server.addr, "http://localhost:5173", "PUT").header("access-control-allow-origin"), None);
+}
+
+#[test]
+fn a_malformed_cors_origin_stops_the_server_with_a_message() {
+    let out = Command::new(env!("CARGO_BIN_EXE_planocore"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--cors-origin", "localhost:3000"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--cors-origin") && err.contains("localhost:3000"), "{err}");
 }
 
 fn uuid_like(s: &str) -> bool {

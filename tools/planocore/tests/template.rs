@@ -437,6 +437,83 @@ fn the_api_answers_preflights_and_throttles_every_route() {
     assert!(intrinsic(&t["Outputs"]["ApiUrl"]["Value"]).is_some_and(|(f, v)| f == "Sub" && v.as_str().unwrap().contains("${HttpApi}")));
 }
 
+/// `cargo lambda watch` routes as the deployed API does: its router in the workspace's
+/// Cargo.toml (`[workspace.metadata.lambda.watch.router]`, read back through `cargo metadata`)
+/// sends each route's method and path to that route's function and every other method on those
+/// paths, and any other path, to the fallback.
+#[test]
+fn cargo_lambda_watch_routes_as_the_template_does() {
+    let out = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .current_dir(repo_root())
+        .output()
+        .expect("cargo metadata runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let metadata: Json = serde_json::from_slice(&out.stdout).unwrap();
+    let lambda = &metadata["metadata"]["lambda"];
+    let router = lambda["watch"]["router"].as_object().expect("[workspace.metadata.lambda.watch.router]");
+    let fallback = FUNCTIONS.iter().find(|f| f.route.is_none()).unwrap().binary;
+    for f in FUNCTIONS.iter().filter(|f| f.route.is_some()) {
+        let route = f.route.unwrap();
+        let entries = router[route.path()].as_array().unwrap_or_else(|| panic!("no router entry for {}", route.path()));
+        let by_method: std::collections::BTreeMap<&str, &str> =
+            entries.iter().map(|e| (e["method"].as_str().unwrap(), e["function"].as_str().unwrap())).collect();
+        for method in ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] {
+            let expected = if method == route.method().as_str() { f.binary } else { fallback };
+            assert_eq!(by_method.get(method).copied(), Some(expected), "{method} {}", route.path());
+        }
+    }
+    assert_eq!(router["/"].as_str(), Some(fallback));
+    assert_eq!(router["/{*path}"].as_str(), Some(fallback), "any other path");
+    assert_eq!(router.len(), RouteId::ALL.len() + 2);
+    assert_eq!(lambda["env"]["TABLE_NAME"].as_str(), Some("planocore"));
+    assert!(lambda["env"]["DYNAMODB_ENDPOINT"].as_str().is_some_and(|e| e.starts_with("http://127.0.0.1:")));
+}
+
+/// `planocore serve` answers a browser as the deployed API does: its preflight and its answers
+/// carry exactly the template's `CorsConfiguration` (methods, headers, exposed headers, max age).
+#[test]
+fn serve_answers_cors_as_the_templates_http_api_does() {
+    let t = template();
+    let cors = &t["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"];
+    let set = |v: &Yaml| -> BTreeSet<String> { str_list(v).into_iter().map(|s| s.to_ascii_lowercase()).collect() };
+    let answered = |v: Option<&str>| -> BTreeSet<String> {
+        v.unwrap_or_default().split(',').map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty()).collect()
+    };
+    let mut command = Command::new(env!("CARGO_BIN_EXE_planocore"));
+    command.args(["serve", "--addr", "127.0.0.1:0"]).env_remove("PLANOCORE_CORS_ORIGINS").env("RUST_LOG", "warn");
+    let mut server = ServeProcess::start(command);
+    let mut out = server.take_stdout();
+    // Read the demo banner to the end, or the server would fail writing it.
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    let addr = server.address().to_string();
+    let origin = "http://localhost:5173";
+    let requested_headers = str_list(&cors["AllowHeaders"]).join(", ");
+
+    for route in RouteId::ALL {
+        let method = route.method();
+        let preflight = [
+            ("origin", origin),
+            ("access-control-request-method", method.as_str()),
+            ("access-control-request-headers", requested_headers.as_str()),
+        ];
+        let r = test_support::http(&addr, "OPTIONS", route.path(), None, &preflight, b"");
+        assert_eq!(r.code, 204, "{route:?}: {:?}", r.headers);
+        assert_eq!(r.header("access-control-allow-origin"), Some(origin));
+        assert_eq!(answered(r.header("access-control-allow-methods")), set(&cors["AllowMethods"]));
+        assert_eq!(answered(r.header("access-control-allow-headers")), set(&cors["AllowHeaders"]));
+        let max_age = cors["MaxAge"].as_u64().expect("MaxAge is a number");
+        assert_eq!(r.header("access-control-max-age"), Some(max_age.to_string().as_str()));
+    }
+
+    let r = test_support::http(&addr, "POST", RouteId::EntitiesCreate.path(), Some("application/json"), &[("origin", origin)], b"{}");
+    assert_eq!(r.body["status"], "no-params-decoded", "{}", r.body);
+    assert_eq!(r.header("access-control-allow-origin"), Some(origin));
+    assert_eq!(answered(r.header("access-control-expose-headers")), set(&cors["ExposeHeaders"]));
+    // The one list both sides are written from in the code (issue 16 adds a header to both).
+    assert_eq!(set(&cors["AllowHeaders"]), planocore::cors::ALLOW_HEADERS.iter().map(|h| h.to_string()).collect());
+}
+
 // ---------------------------------------------------------------- logs and alarms
 
 /// A CloudWatch Logs JSON filter of the one form the template uses, `{ $.a.b = "value" }`:
