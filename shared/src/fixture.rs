@@ -217,7 +217,7 @@ fn check_emails(item: &str, field: &str, list: &[String]) -> Result<(), FixtureE
     Ok(())
 }
 
-fn unique_ids<'a>(kind: &str, ids: impl Iterator<Item = u64>) -> Result<(), FixtureError> {
+fn unique_ids(kind: &str, ids: impl Iterator<Item = u64>) -> Result<(), FixtureError> {
     let mut seen = HashSet::new();
     for id in ids {
         if id == 0 || id > MAX_ID {

@@ -39,11 +39,10 @@ pub fn init_logging(to_stderr: bool) {
 /// certificate directory is ~140, most of a cold start. `None`: fall back to that scan.
 pub fn ca_bundle() -> Option<Vec<u8>> {
     let from_env = settings::Settings::from_env().ssl_cert_file;
-    let candidates = from_env.iter().map(String::as_str).chain([
+    let mut candidates = from_env.iter().map(String::as_str).chain([
         "/etc/pki/tls/certs/ca-bundle.crt",
         "/etc/ssl/certs/ca-certificates.crt",
         "/etc/ssl/cert.pem",
     ]);
-    let bundle = candidates.filter_map(|path| std::fs::read(path).ok()).find(|pem| !pem.is_empty());
-    bundle
+    candidates.find_map(|path| std::fs::read(path).ok().filter(|pem| !pem.is_empty()))
 }

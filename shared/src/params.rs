@@ -328,17 +328,22 @@ fn slug(s: &str) -> Result<(), String> {
     }
 }
 
+/// Not an email address by the rule of docs/api.md#param-types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("not a valid email address")]
+pub struct InvalidEmail;
+
 /// docs/api.md#param-types: a non-empty local part, one `@`, a dotted domain of non-empty labels,
 /// no whitespace.
-pub fn check_email(s: &str) -> Result<(), ()> {
+pub fn check_email(s: &str) -> Result<(), InvalidEmail> {
     if s.is_empty() || s.chars().count() > MAX_EMAIL || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(());
+        return Err(InvalidEmail);
     }
     let mut parts = s.split('@');
-    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else { return Err(()) };
+    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else { return Err(InvalidEmail) };
     let labels: Vec<&str> = domain.split('.').collect();
     if local.is_empty() || labels.len() < 2 || labels.iter().any(|l| l.is_empty()) {
-        return Err(());
+        return Err(InvalidEmail);
     }
     Ok(())
 }

@@ -215,12 +215,8 @@ async fn forward_all_but_transactions(inbound: TcpStream, upstream: &str, droppe
         let _ = tokio::io::copy(&mut out_read, &mut in_write).await;
     });
     let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let Ok(n) = in_read.read(&mut buf).await else { break };
-        // The SDK writes a request's head in one piece; its target names the operation.
-        if n == 0 {
-            break;
-        }
+    // The SDK writes a request's head in one piece; its target names the operation.
+    while let Ok(n @ 1..) = in_read.read(&mut buf).await {
         if String::from_utf8_lossy(&buf[..n]).contains("DynamoDB_20120810.TransactWriteItems") {
             dropped.fetch_add(1, SeqCst);
             break;

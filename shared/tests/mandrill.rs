@@ -139,8 +139,6 @@ async fn a_secret_without_the_key_or_an_unreachable_secrets_manager_fails_the_se
     assert!(fake.requests().is_empty(), "no key, no send");
 }
 
-/// Log lines captured as JSON, as CloudWatch would get them.
-
 fn notify_route(ctx: Context<'_>) -> BoxFuture<'_, RouteResult> {
     async move {
         let email = Email { to: "ada@example.com".into(), subject: "S".into(), text: "BODY-TEXT-MARKER".into(), html: "<p>BODY-HTML-MARKER</p>".into() };

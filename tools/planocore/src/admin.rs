@@ -58,12 +58,13 @@ pub async fn routes_list() -> Result<(), String> {
     };
     for route in RouteId::ALL {
         println!(
-            "{:<18} {:<8} {:<24} service {:<10} {}",
+            "{:<18} {:<8} {:<24} service {:<10} route {}, service {}",
             route.name(),
             route.method(),
             route.path(),
             route.service(),
-            format!("route {}, service {}", state(&snapshot.routes, route.name()), state(&snapshot.services, route.service())),
+            state(&snapshot.routes, route.name()),
+            state(&snapshot.services, route.service()),
         );
     }
     Ok(())
