@@ -9,6 +9,7 @@ use time::{Duration, OffsetDateTime};
 use crate::auth::{hash_password, token_hash};
 use crate::model::{timestamp, Application, Client, Entity, Integration, Session, User};
 use crate::params::{check_email, MAX_EMAIL_LIST, MAX_ID};
+use crate::store::email_key;
 
 /// A checked fixture, ready to be written to a store.
 #[derive(Debug, Clone, Default)]
@@ -284,7 +285,7 @@ fn check(fx: &Fixture) -> Result<(), FixtureError> {
         if check_email(&c.email).is_err() {
             return fail(format!("{item}: email '{}' is not a valid email address", c.email));
         }
-        if !client_emails.insert(c.email.to_ascii_lowercase()) {
+        if !client_emails.insert(email_key(&c.email)) {
             return fail(format!("{item}: email '{}' is used by another client", c.email));
         }
         check_emails(&item, "assistant_emails", &c.assistant_emails)?;
@@ -302,7 +303,7 @@ fn check(fx: &Fixture) -> Result<(), FixtureError> {
         if check_email(&e.email).is_err() {
             return fail(format!("{item}: email '{}' is not a valid email address", e.email));
         }
-        if !slugs.insert(e.entity_slug.clone()) || !emails.insert(e.email.to_ascii_lowercase()) {
+        if !slugs.insert(e.entity_slug.clone()) || !emails.insert(email_key(&e.email)) {
             return fail(format!("{item}: its slug or email is used by another entity"));
         }
         check_emails(&item, "operational_transaction_emails", &e.operational_transaction_emails)?;

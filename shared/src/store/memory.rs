@@ -79,8 +79,8 @@ impl Store for MemoryStore {
         let mut state = self.lock();
         let current = state.clients.get(&patch.client_id).filter(|c| scope.allows(c)).ok_or(PatchError::ClientNotFound)?;
         let previous_email = current.email.clone();
-        let old_key = current.email.to_ascii_lowercase();
-        let new_key = patch.new_email().map(str::to_ascii_lowercase);
+        let old_key = email_key(&current.email);
+        let new_key = patch.new_email().map(email_key);
         if let Some(key) = &new_key {
             if state.client_emails.get(key).is_some_and(|owner| *owner != patch.client_id) {
                 return Err(PatchError::EmailTaken);
@@ -114,9 +114,9 @@ impl Store for MemoryStore {
             return Err(CreateError::IntegrationNotFound);
         }
         let slug_key = draft.entity_slug.clone();
-        let email_key = draft.email.to_ascii_lowercase();
+        let email = email_key(&draft.email);
         let slug_taken = state.entity_slugs.contains_key(&slug_key);
-        let email_taken = state.entity_emails.contains_key(&email_key);
+        let email_taken = state.entity_emails.contains_key(&email);
         if slug_taken || email_taken {
             return Err(CreateError::Taken { slug_taken, email_taken });
         }
@@ -124,7 +124,7 @@ impl Store for MemoryStore {
         let id = state.last_entity_id;
         let entity = draft.to_entity(id);
         state.entity_slugs.insert(slug_key, id);
-        state.entity_emails.insert(email_key, id);
+        state.entity_emails.insert(email, id);
         state.entities.insert(id, entity.clone());
         Ok(entity)
     }
@@ -166,20 +166,20 @@ impl Store for MemoryStore {
         }
         for c in &fixture.clients {
             if let Some(old) = state.clients.get(&c.id) {
-                let old_key = old.email.to_ascii_lowercase();
+                let old_key = email_key(&old.email);
                 state.client_emails.remove(&old_key);
             }
-            state.client_emails.insert(c.email.to_ascii_lowercase(), c.id);
+            state.client_emails.insert(email_key(&c.email), c.id);
             state.clients.insert(c.id, c.clone());
         }
         for e in &fixture.entities {
             if let Some(old) = state.entities.get(&e.id) {
-                let (slug, email) = (old.entity_slug.clone(), old.email.to_ascii_lowercase());
+                let (slug, email) = (old.entity_slug.clone(), email_key(&old.email));
                 state.entity_slugs.remove(&slug);
                 state.entity_emails.remove(&email);
             }
             state.entity_slugs.insert(e.entity_slug.clone(), e.id);
-            state.entity_emails.insert(e.email.to_ascii_lowercase(), e.id);
+            state.entity_emails.insert(email_key(&e.email), e.id);
             state.entities.insert(e.id, e.clone());
             state.last_entity_id = state.last_entity_id.max(e.id);
         }

@@ -6,6 +6,9 @@
 
 pub mod dynamodb;
 pub mod memory;
+pub mod unique;
+
+pub use unique::{email_key, Guard};
 
 use async_trait::async_trait;
 use serde_json::Value;

@@ -22,6 +22,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use crate::store::unique::{email_key, Guard, GuardKind};
 use crate::store::RecordKind;
 
 pub const PK: &str = "PK";
@@ -66,7 +67,7 @@ pub fn client(id: u64) -> Key {
 }
 
 pub fn client_email(email: &str) -> Key {
-    key(format!("CLIENT_EMAIL#{}", email.to_ascii_lowercase()), "GUARD")
+    key(format!("CLIENT_EMAIL#{}", email_key(email)), "GUARD")
 }
 
 pub fn entity(id: u64) -> Key {
@@ -78,7 +79,7 @@ pub fn entity_slug(slug: &str) -> Key {
 }
 
 pub fn entity_email(email: &str) -> Key {
-    key(format!("ENTITY_EMAIL#{}", email.to_ascii_lowercase()), "GUARD")
+    key(format!("ENTITY_EMAIL#{}", email_key(email)), "GUARD")
 }
 
 pub fn integration(id: u64) -> Key {
@@ -105,6 +106,15 @@ pub fn registry_kind(sk: &str) -> Option<(RecordKind, &str)> {
         Some((RecordKind::Route, name))
     } else {
         sk.strip_prefix("SERVICE#").map(|name| (RecordKind::Service, name))
+    }
+}
+
+/// The key of the guard item that holds a unique value.
+pub fn guard_key(guard: &Guard) -> Key {
+    match guard.kind() {
+        GuardKind::ClientEmail => client_email(guard.value()),
+        GuardKind::EntitySlug => entity_slug(guard.value()),
+        GuardKind::EntityEmail => entity_email(guard.value()),
     }
 }
 

@@ -228,8 +228,8 @@ impl DynamoStore {
                 .await?
                 .filter(|c| scope.allows(c))
                 .ok_or(PatchError::ClientNotFound)?;
-            let old_key = current.email.to_ascii_lowercase();
-            let moves_guard = patch.new_email().is_some_and(|e| e.to_ascii_lowercase() != old_key);
+            let old_key = email_key(&current.email);
+            let moves_guard = patch.new_email().is_some_and(|e| email_key(e) != old_key);
             if !moves_guard && patch.password.is_none() {
                 let values = Key::from([(":old_email".to_string(), s(current.email.clone()))]);
                 match self.update_in_place(patch, "attribute_exists(PK) AND email = :old_email".into(), values).await {
