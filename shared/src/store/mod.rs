@@ -6,6 +6,7 @@
 
 pub mod dynamodb;
 pub mod memory;
+pub mod seed;
 pub mod unique;
 
 pub use unique::{email_key, Guard};
