@@ -6,7 +6,8 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 
-use super::{corrupt, keys, unavailable};
+use super::item::{corrupt, unavailable};
+use super::keys;
 use crate::store::StoreResult;
 
 /// The schema as plain data, so tests can compare it with the SAM template.
