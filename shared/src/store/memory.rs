@@ -112,7 +112,8 @@ impl Store for MemoryStore {
 
     async fn update_client(&self, patch: &ClientPatch, scope: &ClientScope) -> Result<UpdatedClient, PatchError> {
         let mut state = self.lock();
-        let current = state.clients.get(&patch.client_id).filter(|c| scope.allows(c)).ok_or(PatchError::ClientNotFound)?;
+        let current =
+            state.clients.get(&patch.client_id).filter(|c| scope.allows(c)).ok_or(PatchError::ClientNotFound)?;
         let previous_email = current.email.clone();
         let old_guard = Guard::client_email(&current.email);
         let new_guard = patch.new_email().map(Guard::client_email);
@@ -172,7 +173,12 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn put_registry_record(&self, kind: RecordKind, record: &RegistryRecord, only_if_missing: bool) -> StoreResult<bool> {
+    async fn put_registry_record(
+        &self,
+        kind: RecordKind,
+        record: &RegistryRecord,
+        only_if_missing: bool,
+    ) -> StoreResult<bool> {
         let mut state = self.lock();
         let records = match kind {
             RecordKind::Route => &mut state.routes,

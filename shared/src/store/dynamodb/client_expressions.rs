@@ -25,7 +25,12 @@ fn field_values(patch: &ClientPatch) -> StoreResult<Vec<(&'static str, Attribute
 }
 
 /// `SET` over the fields of `patch`, plus `updated_at`, under `condition`.
-pub fn update_expression(store: &DynamoStore, patch: &ClientPatch, condition: String, mut values: Key) -> StoreResult<Update> {
+pub fn update_expression(
+    store: &DynamoStore,
+    patch: &ClientPatch,
+    condition: String,
+    mut values: Key,
+) -> StoreResult<Update> {
     let mut names = HashMap::new();
     let mut sets = Vec::new();
     for (i, (field, value)) in field_values(patch)?.into_iter().enumerate() {
@@ -70,5 +75,8 @@ pub fn scope_condition(client_id: u64, scope: &ClientScope) -> Option<(String, K
 
 /// The condition that the client's email is still the one read before.
 pub fn email_unchanged(current: &Client) -> (String, Key) {
-    ("attribute_exists(PK) AND email = :old_email".into(), Key::from([(":old_email".to_string(), s(current.email.clone()))]))
+    (
+        "attribute_exists(PK) AND email = :old_email".into(),
+        Key::from([(":old_email".to_string(), s(current.email.clone()))]),
+    )
 }

@@ -11,7 +11,11 @@ use super::{sessions, DynamoStore};
 use crate::model::Client;
 use crate::store::{ClientPatch, ClientScope, Guard, PatchError, StoreError, StoreResult, UpdatedClient};
 
-pub async fn update(store: &DynamoStore, patch: &ClientPatch, scope: &ClientScope) -> Result<UpdatedClient, PatchError> {
+pub async fn update(
+    store: &DynamoStore,
+    patch: &ClientPatch,
+    scope: &ClientScope,
+) -> Result<UpdatedClient, PatchError> {
     let Some((condition, values)) = scope_condition(patch.client_id, scope) else {
         return Err(PatchError::ClientNotFound);
     };
@@ -24,7 +28,12 @@ pub async fn update(store: &DynamoStore, patch: &ClientPatch, scope: &ClientScop
 }
 
 /// A plain update: one conditional `UpdateItem` that returns the new record.
-async fn update_in_place(store: &DynamoStore, patch: &ClientPatch, condition: String, values: Key) -> Result<Client, PatchError> {
+async fn update_in_place(
+    store: &DynamoStore,
+    patch: &ClientPatch,
+    condition: String,
+    values: Key,
+) -> Result<Client, PatchError> {
     let update = update_expression(store, patch, condition, values)?;
     let result = store
         .client
@@ -47,12 +56,17 @@ async fn update_in_place(store: &DynamoStore, patch: &ClientPatch, condition: St
 
 /// An email move or a password change: the client, its guards and the user in one transaction,
 /// conditioned on the email read just before (a race retries from the read).
-async fn update_in_transaction(store: &DynamoStore, patch: &ClientPatch, scope: &ClientScope) -> Result<UpdatedClient, PatchError> {
+async fn update_in_transaction(
+    store: &DynamoStore,
+    patch: &ClientPatch,
+    scope: &ClientScope,
+) -> Result<UpdatedClient, PatchError> {
     for _ in 0..5 {
         let current: Client = (store.get_record(keys::client(patch.client_id)).await?)
             .filter(|c| scope.allows(c))
             .ok_or(PatchError::ClientNotFound)?;
-        let new_guard = patch.new_email().map(Guard::client_email).filter(|g| *g != Guard::client_email(&current.email));
+        let new_guard =
+            patch.new_email().map(Guard::client_email).filter(|g| *g != Guard::client_email(&current.email));
         if new_guard.is_none() && patch.password.is_none() {
             let (condition, values) = email_unchanged(&current);
             match update_in_place(store, patch, condition, values).await {
@@ -68,7 +82,9 @@ async fn update_in_transaction(store: &DynamoStore, patch: &ClientPatch, scope: 
                 PatchFailure::EmailTaken => return Err(PatchError::EmailTaken),
                 PatchFailure::UserMissing => return Err(PatchError::ClientNotFound),
                 PatchFailure::Other => {
-                    return Err(PatchError::Store(StoreError::Unavailable(format!("transaction cancelled: {cancelled:?}"))))
+                    return Err(PatchError::Store(StoreError::Unavailable(format!(
+                        "transaction cancelled: {cancelled:?}"
+                    ))))
                 }
             },
             Err(TxError::Store(e)) => return Err(PatchError::Store(e)),
@@ -84,10 +100,18 @@ async fn update_in_transaction(store: &DynamoStore, patch: &ClientPatch, scope: 
 
 /// The client's update, with a moved email the new guard (refused if taken) and the old guard's
 /// delete, with a password change the user's new hash (refused if the user is gone).
-fn patch_transaction(store: &DynamoStore, patch: &ClientPatch, current: &Client, new_guard: Option<Guard>) -> StoreResult<Transaction<PatchRole>> {
+fn patch_transaction(
+    store: &DynamoStore,
+    patch: &ClientPatch,
+    current: &Client,
+    new_guard: Option<Guard>,
+) -> StoreResult<Transaction<PatchRole>> {
     let (condition, values) = email_unchanged(current);
     let mut txn = Transaction::new();
-    txn.push(PatchRole::Client, TransactWriteItem::builder().update(update_expression(store, patch, condition, values)?).build());
+    txn.push(
+        PatchRole::Client,
+        TransactWriteItem::builder().update(update_expression(store, patch, condition, values)?).build(),
+    );
     if let Some(guard) = new_guard {
         let put = Put::builder()
             .table_name(&store.table)
@@ -96,7 +120,8 @@ fn patch_transaction(store: &DynamoStore, patch: &ClientPatch, current: &Client,
             .build()
             .map_err(corrupt)?;
         let old = Guard::client_email(&current.email);
-        let delete = Delete::builder().table_name(&store.table).set_key(Some(keys::guard_key(&old))).build().map_err(corrupt)?;
+        let delete =
+            Delete::builder().table_name(&store.table).set_key(Some(keys::guard_key(&old))).build().map_err(corrupt)?;
         txn.push(PatchRole::NewEmailGuard, TransactWriteItem::builder().put(put).build());
         txn.push(PatchRole::OldEmailGuard, TransactWriteItem::builder().delete(delete).build());
     }

@@ -84,10 +84,14 @@ pub async fn create(store: &DynamoStore, draft: &EntityDraft) -> Result<Entity, 
             Ok(()) => return Ok(entity),
             Err(TxError::Cancelled(cancelled)) => match txn::create_failure(&cancelled) {
                 CreateFailure::IntegrationNotFound => return Err(CreateError::IntegrationNotFound),
-                CreateFailure::Taken { slug_taken, email_taken } => return Err(CreateError::Taken { slug_taken, email_taken }),
+                CreateFailure::Taken { slug_taken, email_taken } => {
+                    return Err(CreateError::Taken { slug_taken, email_taken })
+                }
                 CreateFailure::IdTaken => continue,
                 CreateFailure::Other => {
-                    return Err(CreateError::Store(StoreError::Unavailable(format!("transaction cancelled: {cancelled:?}"))))
+                    return Err(CreateError::Store(StoreError::Unavailable(format!(
+                        "transaction cancelled: {cancelled:?}"
+                    ))))
                 }
             },
             Err(TxError::Store(e)) => return Err(CreateError::Store(e)),

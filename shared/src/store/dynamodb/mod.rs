@@ -98,7 +98,12 @@ impl Store for DynamoStore {
         registry::read(self).await
     }
 
-    async fn put_registry_record(&self, kind: RecordKind, record: &RegistryRecord, only_if_missing: bool) -> StoreResult<bool> {
+    async fn put_registry_record(
+        &self,
+        kind: RecordKind,
+        record: &RegistryRecord,
+        only_if_missing: bool,
+    ) -> StoreResult<bool> {
         registry::put(self, kind, record, only_if_missing).await
     }
 

@@ -20,7 +20,12 @@ pub async fn read(store: &DynamoStore) -> StoreResult<RegistrySnapshot> {
 }
 
 /// Writes one record; with `only_if_missing` an existing one is kept. Returns whether it wrote.
-pub async fn put(store: &DynamoStore, kind: RecordKind, record: &RegistryRecord, only_if_missing: bool) -> StoreResult<bool> {
+pub async fn put(
+    store: &DynamoStore,
+    kind: RecordKind,
+    record: &RegistryRecord,
+    only_if_missing: bool,
+) -> StoreResult<bool> {
     let item = to_item(record, keys::registry(kind, &record.name))?;
     let mut put = store.client.put_item().table_name(&store.table).set_item(Some(item));
     if only_if_missing {

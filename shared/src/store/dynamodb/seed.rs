@@ -23,8 +23,12 @@ fn item(record: Record<'_>) -> StoreResult<Key> {
 /// The guards of the record this one replaces (only guarded kinds are read).
 async fn previous_guards(store: &DynamoStore, record: Record<'_>) -> StoreResult<Vec<(crate::store::Guard, u64)>> {
     Ok(match record {
-        Record::Client(c) => store.get_record::<Client>(keys::client(c.id)).await?.map(|old| Record::Client(&old).guards()),
-        Record::Entity(e) => store.get_record::<Entity>(keys::entity(e.id)).await?.map(|old| Record::Entity(&old).guards()),
+        Record::Client(c) => {
+            store.get_record::<Client>(keys::client(c.id)).await?.map(|old| Record::Client(&old).guards())
+        }
+        Record::Entity(e) => {
+            store.get_record::<Entity>(keys::entity(e.id)).await?.map(|old| Record::Entity(&old).guards())
+        }
         _ => None,
     }
     .unwrap_or_default())

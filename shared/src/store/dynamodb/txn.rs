@@ -60,7 +60,8 @@ pub enum TxError<R> {
 }
 
 fn conflicted(codes: &[Option<String>]) -> bool {
-    codes.iter().any(|c| c.as_deref() == Some(CONFLICT)) && !codes.iter().any(|c| c.as_deref() == Some(CONDITION_FAILED))
+    codes.iter().any(|c| c.as_deref() == Some(CONFLICT))
+        && !codes.iter().any(|c| c.as_deref() == Some(CONDITION_FAILED))
 }
 
 /// Writes the transaction atomically. Real DynamoDB cancels overlapping transactions with
@@ -106,7 +107,10 @@ pub enum CreateRole {
 #[derive(Debug, PartialEq, Eq)]
 pub enum CreateFailure {
     IntegrationNotFound,
-    Taken { slug_taken: bool, email_taken: bool },
+    Taken {
+        slug_taken: bool,
+        email_taken: bool,
+    },
     /// The new id's record already exists: take the next id.
     IdTaken,
     Other,

@@ -19,7 +19,12 @@ fn create_reasons_map_to_statuses() {
     use CreateFailure::*;
     use CreateRole::{EmailGuard, Entity, Integration, SlugGuard};
     let create = |codes: [&str; 4]| {
-        create_failure(&cancelled(&[(Integration, codes[0]), (Entity, codes[1]), (SlugGuard, codes[2]), (EmailGuard, codes[3])]))
+        create_failure(&cancelled(&[
+            (Integration, codes[0]),
+            (Entity, codes[1]),
+            (SlugGuard, codes[2]),
+            (EmailGuard, codes[3]),
+        ]))
     };
     assert_eq!(create([FAILED, "None", FAILED, "None"]), IntegrationNotFound);
     assert_eq!(create(["None", "None", FAILED, "None"]), Taken { slug_taken: true, email_taken: false });
@@ -36,7 +41,10 @@ fn patch_reasons_map_to_statuses() {
     let patch = |items: &[(PatchRole, &str)]| patch_failure(&cancelled(items));
     assert_eq!(patch(&[(Client, "None"), (NewEmailGuard, FAILED), (OldEmailGuard, "None")]), EmailTaken);
     assert_eq!(patch(&[(Client, FAILED), (NewEmailGuard, "None"), (OldEmailGuard, "None")]), RecordChanged);
-    assert_eq!(patch(&[(Client, "None"), (NewEmailGuard, "None"), (OldEmailGuard, "None"), (User, FAILED)]), UserMissing);
+    assert_eq!(
+        patch(&[(Client, "None"), (NewEmailGuard, "None"), (OldEmailGuard, "None"), (User, FAILED)]),
+        UserMissing
+    );
     assert_eq!(patch(&[(Client, "None"), (User, FAILED)]), UserMissing);
     assert_eq!(patch(&[(Client, "None"), (User, "ValidationError")]), Other);
 }
