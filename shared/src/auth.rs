@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
 use crate::model::{ActorKind, Application, Session, User};
+use crate::routes::RouteId;
 use crate::store::{Store, StoreError, TokenOwner};
 
 pub const SESSION_MAX_AGE: Duration = Duration::days(7);
@@ -87,8 +88,8 @@ impl Caller {
     }
 
     /// An application holding the route permission (e.g. `clients.update`).
-    pub fn application_may(&self, route: &str) -> bool {
-        self.application().is_some_and(|app| app.permissions.iter().any(|p| p == route))
+    pub fn application_may(&self, route: RouteId) -> bool {
+        self.application().is_some_and(|app| app.permissions.iter().any(|p| p == route.name()))
     }
 }
 

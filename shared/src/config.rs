@@ -11,24 +11,10 @@ use aws_sdk_dynamodb::config::Credentials;
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider, TlsContext, TrustStore};
 
 use crate::pipeline::Deps;
+use crate::settings::Settings;
 use crate::store::dynamodb::DynamoStore;
 
-pub const DEFAULT_TABLE: &str = "planocore";
 const DEFAULT_REGION: &str = "us-east-1";
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
-}
-
-/// `TABLE_NAME`, default `planocore`.
-pub fn table_name() -> String {
-    env("TABLE_NAME").unwrap_or_else(|| DEFAULT_TABLE.to_string())
-}
-
-/// `DYNAMODB_ENDPOINT`: a local DynamoDB-compatible server, if set.
-pub fn dynamodb_endpoint() -> Option<String> {
-    env("DYNAMODB_ENDPOINT")
-}
 
 /// How long one SDK call may take.
 #[derive(Debug, Clone, Copy)]
@@ -89,13 +75,14 @@ pub async fn aws_config_with(endpoint: Option<&str>, limits: SdkTimeouts) -> aws
         .http_client(http)
         .timeout_config(timeouts)
         .retry_config(RetryConfig::standard().with_max_attempts(3));
-    if env("AWS_REGION").is_none() && env("AWS_DEFAULT_REGION").is_none() {
+    let settings = Settings::from_env();
+    if !settings.region_set {
         loader = loader.region(Region::new(DEFAULT_REGION));
     }
     if let Some(url) = endpoint {
         loader = loader.endpoint_url(url);
         // A local emulator takes any key; don't go looking for real credentials.
-        if env("AWS_ACCESS_KEY_ID").is_none() {
+        if !settings.access_key_set {
             loader = loader.credentials_provider(Credentials::new("local", "local", None, None, "planocore-local"));
         }
     }
@@ -111,12 +98,13 @@ pub async fn dynamodb_client_with(endpoint: Option<&str>, limits: SdkTimeouts) -
 }
 
 /// The DynamoDB store from `TABLE_NAME`, `DYNAMODB_ENDPOINT` and the AWS environment.
-pub async fn dynamodb_store() -> DynamoStore {
-    let endpoint = dynamodb_endpoint();
-    DynamoStore::new(dynamodb_client(endpoint.as_deref()).await, table_name())
+pub async fn dynamodb_store(settings: &Settings) -> DynamoStore {
+    let endpoint = settings.dynamodb_endpoint.as_deref();
+    DynamoStore::new(dynamodb_client(endpoint).await, settings.table_name.clone())
 }
 
-/// The function binaries' dependencies: the DynamoDB store, built once per container.
+/// The function binaries' dependencies, built once per container from the environment.
 pub async fn function_deps() -> Deps {
-    Deps::new(Arc::new(dynamodb_store().await))
+    let settings = Settings::from_env();
+    Deps::with_settings(Arc::new(dynamodb_store(&settings).await), &settings)
 }

@@ -117,6 +117,13 @@ impl Status {
     }
 }
 
+/// Slugs exist only at the JSON edge.
+impl Serialize for Status {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.slug())
+    }
+}
+
 /// One problem with one param, as listed in `errors`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ParamError {
@@ -159,7 +166,7 @@ impl Outcome {
 /// The body of every response (docs/api.md#envelope).
 #[derive(Debug, Serialize)]
 pub struct Envelope {
-    pub status: &'static str,
+    pub status: Status,
     pub message: String,
     pub data: Value,
     pub errors: Vec<ParamError>,
@@ -174,7 +181,7 @@ impl Envelope {
     pub fn new(outcome: Outcome, request_id: &str) -> Self {
         let message = outcome.status.message(outcome.errors.first().map(|e| e.param.as_str()));
         Envelope {
-            status: outcome.status.slug(),
+            status: outcome.status,
             message,
             data: outcome.data,
             errors: outcome.errors,
@@ -185,7 +192,7 @@ impl Envelope {
     }
 
     pub fn http_code(&self) -> u16 {
-        Status::from_slug(self.status).map_or(500, Status::http_code)
+        self.status.http_code()
     }
 
     pub fn into_response(self) -> Response<Body> {
@@ -209,11 +216,6 @@ impl Envelope {
         }
         response
     }
-}
-
-/// A response for a stage that has only a status (no data, no session object).
-pub fn respond(outcome: Outcome, request_id: &str) -> Response<Body> {
-    Envelope::new(outcome, request_id).into_response()
 }
 
 #[cfg(test)]

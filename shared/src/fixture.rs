@@ -23,9 +23,6 @@ pub struct Fixture {
 }
 
 impl Fixture {
-    pub fn max_client_id(&self) -> u64 {
-        self.clients.iter().map(|c| c.id).max().unwrap_or(0)
-    }
     pub fn max_entity_id(&self) -> u64 {
         self.entities.iter().map(|e| e.id).max().unwrap_or(0)
     }

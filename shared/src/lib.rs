@@ -2,9 +2,11 @@
 //! the route registry and notifications. See docs/architecture.md for how a request travels.
 
 pub mod auth;
+pub mod client_fields;
 pub mod clock;
 pub mod config;
 pub mod envelope;
+pub mod error;
 pub mod fixture;
 pub mod model;
 pub mod notify;
@@ -13,6 +15,7 @@ pub mod pipeline;
 pub mod registry;
 pub mod request;
 pub mod routes;
+pub mod settings;
 pub mod store;
 pub mod views;
 
@@ -20,7 +23,8 @@ pub mod views;
 pub mod testing;
 
 pub use envelope::{Outcome, ParamError, Status};
-pub use pipeline::{Context, Deps, RouteResult};
+pub use error::{RouteError, RouteResult};
+pub use pipeline::{Context, Deps};
 pub use routes::RouteId;
 
 /// JSON log lines at the level `RUST_LOG` names (`error`, `warn`, `info`, `debug`, `trace`;
@@ -28,10 +32,7 @@ pub use routes::RouteId;
 /// is for people. A plain level, not per-module directives: that filter would bring a regex
 /// engine into every function binary.
 pub fn init_logging(to_stderr: bool) {
-    let level = std::env::var("RUST_LOG")
-        .ok()
-        .and_then(|v| v.trim().parse::<tracing_subscriber::filter::LevelFilter>().ok())
-        .unwrap_or(tracing_subscriber::filter::LevelFilter::INFO);
+    let level = settings::Settings::from_env().log_level;
     let builder = tracing_subscriber::fmt().json().with_max_level(level).with_current_span(false).with_ansi(false);
     let _ = if to_stderr { builder.with_writer(std::io::stderr).try_init() } else { builder.try_init() };
 }
@@ -40,7 +41,7 @@ pub fn init_logging(to_stderr: bool) {
 /// Amazon Linux or Debian). Reading one file is one open; letting the TLS stack scan the
 /// certificate directory is ~140, most of a cold start. `None`: fall back to that scan.
 pub fn ca_bundle() -> Option<Vec<u8>> {
-    let from_env = std::env::var("SSL_CERT_FILE").ok();
+    let from_env = settings::Settings::from_env().ssl_cert_file;
     let candidates = from_env.iter().map(String::as_str).chain([
         "/etc/pki/tls/certs/ca-bundle.crt",
         "/etc/ssl/certs/ca-certificates.crt",

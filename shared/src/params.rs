@@ -8,6 +8,7 @@
 use serde_json::{Map, Value};
 
 use crate::envelope::{Outcome, ParamError, Status};
+use crate::views::ViewName;
 
 /// Largest integer id (2^53 − 1, the largest a JSON client can hold exactly).
 pub const MAX_ID: u64 = (1 << 53) - 1;
@@ -135,9 +136,9 @@ impl Params {
             _ => None,
         }
     }
-    /// A view param: its value, or `default` when absent.
-    pub fn view<'a>(&'a self, name: &str, default: &'a str) -> &'a str {
-        self.str(name).unwrap_or(default)
+    /// A view param, parsed (the reader accepted only its names); `default` when absent.
+    pub fn view<V: ViewName>(&self, name: &str, default: V) -> V {
+        self.str(name).and_then(V::from_name).unwrap_or(default)
     }
 }
 
@@ -469,7 +470,7 @@ mod tests {
         assert_eq!(failed(json!({"token": "t", "id": 1, "active": null})), (Status::InvalidParam, vec!["active".into()]));
         assert_eq!(failed(json!({"token": "t", "id": null})), (Status::MissingParam, vec!["id".into()]));
         let p = run(json!({"token": "t", "id": 1, "view": null})).unwrap();
-        assert_eq!(p.view("view", "default"), "default");
+        assert_eq!(p.view("view", crate::views::ClientView::Default), crate::views::ClientView::Default);
     }
 
     #[test]

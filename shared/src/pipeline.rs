@@ -22,8 +22,10 @@ use crate::notify::{Email, Notifier};
 use crate::registry::RegistryCache;
 use crate::request::{check_body_size, check_content_type, decode_params, MAX_BODY_BYTES};
 use crate::routes::RouteId;
-use crate::store::{Store, StoreError};
-use crate::views::{application_view, session_view, APPLICATION_VIEWS, SESSION_VIEWS};
+use crate::settings::Settings;
+use crate::error::{RouteError, RouteResult};
+use crate::store::Store;
+use crate::views::{application_view, session_view, ApplicationView, SessionView, ViewName};
 
 /// Every request is answered within this, whatever the store does (docs/api.md#stages).
 pub const REQUEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(8);
@@ -39,7 +41,16 @@ pub struct Deps {
 impl Deps {
     /// The wall clock, and the notifier and registry cache the environment configures.
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Deps { store, clock: Arc::new(SystemClock), notifier: crate::notify::from_env(), registry: RegistryCache::from_env() }
+        Deps::with_settings(store, &Settings::from_env())
+    }
+
+    pub fn with_settings(store: Arc<dyn Store>, settings: &Settings) -> Self {
+        Deps {
+            store,
+            clock: Arc::new(SystemClock),
+            notifier: crate::notify::from_settings(settings),
+            registry: RegistryCache::new(settings.registry_cache),
+        }
     }
 }
 
@@ -54,27 +65,17 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    /// Stage 19: sends every email after the write. The first failure answers
-    /// `mandrill-email-failed` with the saved record, and logs one ERROR line for the alarm.
-    pub async fn notify(&self, emails: &[Email], data: Value) -> Outcome {
+    /// Stage 19: sends every email after the write; `data` is the saved record. The first
+    /// failure is `mandrill-email-failed` with that record.
+    pub async fn notify(&self, emails: &[Email], data: Value) -> RouteResult {
         for email in emails {
-            if let Err(e) = self.deps.notifier.send(email).await {
-                tracing::error!(
-                    event = "mandrill-email-failed",
-                    route = self.route.name(),
-                    request_id = %self.request_id,
-                    error = %e,
-                    "notification email failed; the change was saved"
-                );
-                return Outcome { status: Status::MandrillEmailFailed, data, errors: Vec::new() };
+            if let Err(source) = self.deps.notifier.send(email).await {
+                return Err(RouteError::NotificationFailed { data, source });
             }
         }
-        Outcome::success(data)
+        Ok(data)
     }
 }
-
-/// Failures a handler does not answer itself: all are `application-crash`.
-pub type RouteResult = Result<Outcome, StoreError>;
 
 /// A route's handler: stages 11–19 of docs/api.md#stages.
 pub type RouteFn = for<'a> fn(Context<'a>) -> BoxFuture<'a, RouteResult>;
@@ -128,8 +129,7 @@ pub async fn handle(deps: &Deps, route: RouteId, handler: RouteFn, req: Request)
             Envelope::new(Outcome::status(Status::ApplicationCrash), &id)
         }
     };
-    let status = Status::from_slug(envelope.status).unwrap_or(Status::ApplicationCrash);
-    log_request(&id, Some(route), status, started, caller.as_ref());
+    log_request(&id, Some(route), envelope.status, started, caller.as_ref());
     envelope.into_response()
 }
 
@@ -165,10 +165,10 @@ async fn run(
         panic!("panic injected by the x-test-fault header");
     }
     let ctx = Context { deps, route, caller: &caller, body: &body, request_id: id, now };
-    let outcome = handler(ctx).await.unwrap_or_else(|e| {
-        tracing::error!(request_id = %id, route = route.name(), error = %e, "store failure");
-        Outcome::status(Status::ApplicationCrash)
-    });
+    let outcome = match handler(ctx).await {
+        Ok(data) => Outcome::success(data),
+        Err(e) => e.into_outcome(route, id),
+    };
     let mut envelope = Envelope::new(outcome, id);
     attach_caller(&mut envelope, &caller, &body);
     envelope
@@ -212,10 +212,10 @@ fn view_requested(body: &Map<String, Value>, param: &str, valid: &[&str]) -> boo
 
 fn attach_caller(envelope: &mut Envelope, caller: &Caller, body: &Map<String, Value>) {
     match caller {
-        Caller::Session { session, user } if view_requested(body, "session_view", SESSION_VIEWS) => {
+        Caller::Session { session, user } if view_requested(body, "session_view", SessionView::NAMES) => {
             envelope.session = Some(session_view(session, user));
         }
-        Caller::Application(app) if view_requested(body, "application_view", APPLICATION_VIEWS) => {
+        Caller::Application(app) if view_requested(body, "application_view", ApplicationView::NAMES) => {
             envelope.application = Some(application_view(app));
         }
         _ => {}

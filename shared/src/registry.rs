@@ -22,15 +22,6 @@ impl RegistryCache {
         RegistryCache { ttl, cached: Mutex::new(None) }
     }
 
-    /// `REGISTRY_CACHE_SECONDS`, else 30 s.
-    pub fn from_env() -> Self {
-        let ttl = std::env::var("REGISTRY_CACHE_SECONDS")
-            .ok()
-            .and_then(|s| s.trim().parse::<u64>().ok())
-            .map_or(DEFAULT_CACHE, Duration::from_secs);
-        Self::new(ttl)
-    }
-
     async fn snapshot(&self, store: &dyn Store) -> StoreResult<Arc<RegistrySnapshot>> {
         if let Some((at, snap)) = self.cached.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
             if at.elapsed() < self.ttl {

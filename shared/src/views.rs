@@ -3,23 +3,69 @@
 use serde_json::{json, Map, Value};
 
 use crate::auth::expires_at;
+use crate::client_fields::CLIENT_FIELDS;
 use crate::model::{timestamp, Application, Client, Entity, Session, User};
 
-pub const SESSION_VIEWS: &[&str] = &["default"];
-pub const APPLICATION_VIEWS: &[&str] = &["default"];
+/// A view's name in requests, parsed into its enum by the params reader.
+pub trait ViewName: Copy + 'static {
+    /// Every name, in the documented order.
+    const NAMES: &'static [&'static str];
+    const ALL: &'static [Self];
 
-pub const CLIENT_VIEWS: &[&str] = &[
-    "default",
-    "client_read",
-    "planox_client_read_profile",
-    "planox_client_read_tours",
-    "planox_client_read_branding",
-    "planox_client_read_preferences",
-    "contract_type_view",
-];
+    fn as_str(self) -> &'static str;
 
-pub const ENTITY_VIEWS: &[&str] =
-    &["entity_view", "planox_company_read_profile", "planox_company_read_preferences", "planoadmin_company_read"];
+    fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|v| v.as_str() == name)
+    }
+}
+
+/// An enum of view names with `ALL`, `NAMES` and `as_str`, as `Status` and `RouteId` have.
+macro_rules! views {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($variant),+ }
+
+        impl ViewName for $name {
+            const NAMES: &'static [&'static str] = &[$($text),+];
+            const ALL: &'static [Self] = &[$($name::$variant),+];
+
+            fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+    };
+}
+
+views!(
+    /// `session_view` (docs/api.md#session-and-application-views).
+    SessionView { Default = "default" }
+);
+views!(
+    /// `application_view` (docs/api.md#session-and-application-views).
+    ApplicationView { Default = "default" }
+);
+views!(
+    /// A Clients Update's `view` (docs/api.md#views); `Default` when absent.
+    ClientView {
+        Default = "default",
+        ClientRead = "client_read",
+        Profile = "planox_client_read_profile",
+        Tours = "planox_client_read_tours",
+        Branding = "planox_client_read_branding",
+        Preferences = "planox_client_read_preferences",
+        ContractType = "contract_type_view",
+    }
+);
+views!(
+    /// An Entities Create's `view` (docs/api.md#views); `Entity` when absent.
+    EntityView {
+        Entity = "entity_view",
+        Profile = "planox_company_read_profile",
+        Preferences = "planox_company_read_preferences",
+        AdminRead = "planoadmin_company_read",
+    }
+);
 
 /// `session_view=default` (docs/api.md#session-and-application-views): never the token or its hash.
 pub fn session_view(session: &Session, user: &User) -> Value {
@@ -48,88 +94,24 @@ pub fn application_view(app: &Application) -> Value {
     })
 }
 
-fn pick_client(client: &Client, fields: &[&str]) -> Map<String, Value> {
-    fields.iter().map(|f| (f.to_string(), client.field(f).unwrap_or(Value::Null))).collect()
-}
-
-fn as_map<T: serde::Serialize>(record: &T) -> Map<String, Value> {
-    match serde_json::to_value(record) {
-        Ok(Value::Object(map)) => map,
-        _ => Map::new(),
+/// The client in `view` (fields from the table in `client_fields`). `staff` (employees and
+/// applications) also see employee notes; `entity` is the client's entity, read only for the
+/// branding view.
+pub fn client_view(client: &Client, view: ClientView, staff: bool, entity: Option<&Entity>) -> Value {
+    let mut out: Map<String, Value> = CLIENT_FIELDS
+        .iter()
+        .filter(|f| f.shown_in(view, staff))
+        .map(|f| (f.name.to_string(), client.field(f.name).unwrap_or(Value::Null)))
+        .collect();
+    match view {
+        ClientView::Tours => {
+            out.insert("tour_contact".into(), tour_contact(client));
+        }
+        ClientView::Branding => {
+            out.insert("branding".into(), branding(client, entity));
+        }
+        _ => {}
     }
-}
-
-const DISPLAY_FIELDS: &[&str] =
-    &["display_name", "use_display_name", "display_email", "use_display_email", "display_phone", "use_display_phone"];
-const BRANDING_FIELDS: &[&str] = &[
-    "branding_name",
-    "branding_website",
-    "branding_notes",
-    "branding_phone",
-    "branding_address",
-    "branding_address2",
-    "branding_city",
-    "branding_province_iso",
-    "branding_postal_code",
-    "use_parent_branding",
-];
-
-/// The client in `view`. `show_employee_notes` is true for employees and applications;
-/// `entity` is the client's entity, needed only by the branding view.
-pub fn client_view(client: &Client, view: &str, show_employee_notes: bool, entity: Option<&Entity>) -> Value {
-    let out = match view {
-        "client_read" => {
-            let mut m = as_map(client);
-            if !show_employee_notes {
-                m.remove("employee_notes");
-            }
-            m
-        }
-        "planox_client_read_profile" => pick_client(
-            client,
-            &[
-                "id",
-                "first_name",
-                "last_name",
-                "email",
-                "phone",
-                "realtor_license",
-                "bio",
-                "assistant_first_name",
-                "assistant_last_name",
-                "assistant_phone",
-            ],
-        ),
-        "planox_client_read_tours" => {
-            let mut m = pick_client(client, &["id"]);
-            m.extend(pick_client(client, DISPLAY_FIELDS));
-            m.insert("tour_contact".into(), tour_contact(client));
-            m
-        }
-        "planox_client_read_branding" => {
-            let mut m = pick_client(client, &["id"]);
-            m.extend(pick_client(client, BRANDING_FIELDS));
-            m.insert("branding".into(), branding(client, entity));
-            m
-        }
-        "planox_client_read_preferences" => pick_client(
-            client,
-            &[
-                "id",
-                "assistant_emails",
-                "additional_emails",
-                "use_display_name",
-                "use_display_email",
-                "use_display_phone",
-                "use_parent_branding",
-            ],
-        ),
-        "contract_type_view" => pick_client(client, &["id", "contract_type", "entity_id"]),
-        _ => pick_client(
-            client,
-            &["id", "first_name", "last_name", "email", "phone", "active", "entity_id", "created_at", "updated_at"],
-        ),
-    };
     Value::Object(out)
 }
 
@@ -177,27 +159,27 @@ fn branding(c: &Client, entity: Option<&Entity>) -> Value {
     }
 }
 
-/// The entity in `view` (default `entity_view`).
-pub fn entity_view(entity: &Entity, view: &str) -> Value {
+/// The entity in `view`.
+pub fn entity_view(entity: &Entity, view: EntityView) -> Value {
     let e = entity;
     let address = || serde_json::to_value(&e.address).unwrap_or(Value::Null);
     match view {
-        "planox_company_read_profile" => json!({
+        EntityView::Profile => json!({
             "id": e.id, "name": e.name, "email": e.email, "entity_slug": e.entity_slug, "address": address(),
             "active": e.active,
         }),
-        "planox_company_read_preferences" => json!({
+        EntityView::Preferences => json!({
             "id": e.id, "operational_transaction_emails": e.operational_transaction_emails,
             "order_completion_emails": e.order_completion_emails,
         }),
-        _ => {
+        EntityView::Entity | EntityView::AdminRead => {
             let mut out = json!({
                 "id": e.id, "integration_id": e.integration_id, "entity_slug": e.entity_slug, "email": e.email,
                 "name": e.name, "address": address(), "operational_transaction_emails": e.operational_transaction_emails,
                 "order_completion_emails": e.order_completion_emails, "active": e.active,
                 "created_at": timestamp::format(e.created_at), "updated_at": timestamp::format(e.updated_at),
             });
-            if view == "planoadmin_company_read" {
+            if view == EntityView::AdminRead {
                 out["created_by"] = serde_json::to_value(e.created_by).unwrap_or(Value::Null);
             }
             out
@@ -209,6 +191,15 @@ pub fn entity_view(entity: &Entity, view: &str) -> Value {
 mod tests {
     use super::*;
     use crate::fixture;
+
+    #[test]
+    fn view_names_round_trip() {
+        for view in ClientView::ALL {
+            assert_eq!(ClientView::from_name(view.as_str()), Some(*view));
+        }
+        assert_eq!(EntityView::NAMES.len(), EntityView::ALL.len());
+        assert_eq!(ClientView::from_name("nope"), None);
+    }
     use time::macros::datetime;
 
     #[test]
@@ -219,7 +210,7 @@ mod tests {
             datetime!(2026-01-01 0:00 UTC),
         )
         .unwrap();
-        let v = client_view(&fx.clients[0], "planox_client_read_branding", false, None);
+        let v = client_view(&fx.clients[0], ClientView::Branding, false, None);
         assert_eq!(v["branding"]["source"], "client");
         assert_eq!(v["branding"]["name"], "Own Brand");
     }

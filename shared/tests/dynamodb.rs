@@ -20,12 +20,12 @@ use shared::registry::{self, RegistryCache};
 use shared::store::dynamodb::{keys, DynamoStore};
 use shared::store::{CreateError, EntityDraft, RecordKind, Store};
 use shared::testing::{emulator, fresh_dynamodb_table, request, Reply, TestApp, NOW};
-use shared::{Context, Deps, Outcome, RouteId, RouteResult};
+use shared::{Context, Deps, RouteId, RouteResult};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 fn read_token(ctx: Context<'_>) -> BoxFuture<'_, RouteResult> {
-    async move { Ok(Outcome::success(json!({"caller": ctx.caller.actor_id()}))) }.boxed()
+    async move { Ok(json!({"caller": ctx.caller.actor_id()})) }.boxed()
 }
 
 fn create_request() -> lambda_http::Request {
@@ -421,11 +421,8 @@ async fn entities_create_like(deps: &Deps, req: lambda_http::Request) -> lambda_
         async move {
             let now = ctx.now;
             let draft = EntityDraft { now, ..draft("cut-off", "cut@off.example", 7) };
-            match ctx.deps.store.create_entity(&draft).await {
-                Ok(e) => Ok(Outcome::success(json!({"id": e.id}))),
-                Err(CreateError::Store(e)) => Err(e),
-                Err(other) => Ok(Outcome::param(shared::Status::InvalidParam, "entity_slug", &other.to_string())),
-            }
+            let e = ctx.deps.store.create_entity(&draft).await?;
+            Ok(json!({"id": e.id}))
         }
         .boxed()
     }

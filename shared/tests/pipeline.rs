@@ -13,19 +13,19 @@ use shared::pipeline::handle;
 use shared::registry::{self, RegistryCache};
 use shared::store::RecordKind;
 use shared::testing::{base64, request, FaultyStore, Reply, TestApp, NOW};
-use shared::{Context, Outcome, RouteId, RouteResult};
+use shared::{Context, RouteId, RouteResult};
 use time::Duration;
 
 /// Answers success with the caller's id: everything after authentication is the route's.
 fn echo(ctx: Context<'_>) -> BoxFuture<'_, RouteResult> {
-    async move { Ok(Outcome::success(json!({"caller": ctx.caller.actor_id()}))) }.boxed()
+    async move { Ok(json!({"caller": ctx.caller.actor_id()})) }.boxed()
 }
 
 /// Reads a client; lets the fault injection reach a handler.
 fn read_client(ctx: Context<'_>) -> BoxFuture<'_, RouteResult> {
     async move {
         let c = ctx.deps.store.client(100).await?;
-        Ok(Outcome::success(json!({"found": c.is_some()})))
+        Ok(json!({"found": c.is_some()}))
     }
     .boxed()
 }

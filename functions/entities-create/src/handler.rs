@@ -7,9 +7,9 @@ use shared::auth::Caller;
 use shared::model::{Actor, Address};
 use shared::notify;
 use shared::params::{self, Kind, ParamSpec, Params, MAX_STRING};
-use shared::store::{CreateError, EntityDraft};
-use shared::views::{entity_view, APPLICATION_VIEWS, ENTITY_VIEWS, SESSION_VIEWS};
-use shared::{Context, Outcome, ParamError, RouteId, RouteResult, Status};
+use shared::store::EntityDraft;
+use shared::views::{entity_view, ApplicationView, EntityView, SessionView, ViewName};
+use shared::{Context, RouteError, RouteId, RouteResult, Status};
 
 const STR: Kind = Kind::Str { max: MAX_STRING };
 
@@ -26,9 +26,9 @@ const ADDRESS: &[ParamSpec] = &[
 /// The params, in the order of docs/api.md#entities-create-params (the order of `errors`).
 pub const PARAMS: &[ParamSpec] = &[
     ParamSpec::required("token", Kind::Token),
-    ParamSpec::optional("view", Kind::View(ENTITY_VIEWS)),
-    ParamSpec::optional("session_view", Kind::View(SESSION_VIEWS)),
-    ParamSpec::optional("application_view", Kind::View(APPLICATION_VIEWS)),
+    ParamSpec::optional("view", Kind::View(EntityView::NAMES)),
+    ParamSpec::optional("session_view", Kind::View(SessionView::NAMES)),
+    ParamSpec::optional("application_view", Kind::View(ApplicationView::NAMES)),
     ParamSpec::required("integration_id", Kind::Integer),
     ParamSpec::required("entity_slug", Kind::Slug { max: 100 }),
     ParamSpec::required("email", Kind::Email),
@@ -44,19 +44,16 @@ pub fn route(ctx: Context<'_>) -> BoxFuture<'_, RouteResult> {
 }
 
 async fn create(ctx: Context<'_>) -> RouteResult {
-    let params = match params::read(PARAMS, ctx.body) {
-        Ok(p) => p,
-        Err(outcome) => return Ok(outcome),
-    };
+    let params = params::read(PARAMS, ctx.body)?;
     // Stage 14: employees, and applications with the permission.
-    if !(ctx.caller.is_employee() || ctx.caller.application_may(RouteId::EntitiesCreate.name())) {
-        return Ok(Outcome::param(Status::PermissionDenied, "token", "This caller may not use this route."));
+    if !(ctx.caller.is_employee() || ctx.caller.application_may(RouteId::EntitiesCreate)) {
+        return Err(RouteError::param(Status::PermissionDenied, "token", "This caller may not use this route."));
     }
     let integration_id = params.int("integration_id").expect("integration_id is required and checked");
     // Stage 15: an application creates only for its own integrations.
     if let Caller::Application(app) = ctx.caller {
         if !app.integration_ids.contains(&integration_id) {
-            return Ok(Outcome::param(
+            return Err(RouteError::param(
                 Status::PermissionDenied,
                 "integration_id",
                 "This application may not create entities for this integration.",
@@ -65,25 +62,9 @@ async fn create(ctx: Context<'_>) -> RouteResult {
     }
     let draft = draft(&params, integration_id, ctx.caller, ctx.now);
     // Stages 16–18 are one atomic store call: integration exists, slug and email free, write.
-    let entity = match ctx.deps.store.create_entity(&draft).await {
-        Ok(e) => e,
-        Err(CreateError::IntegrationNotFound) => {
-            return Ok(Outcome::param(Status::InvalidParam, "integration_id", "No integration with this id exists."))
-        }
-        Err(CreateError::Taken { slug_taken, email_taken }) => {
-            let mut errors = Vec::new();
-            if slug_taken {
-                errors.push(ParamError::new("entity_slug", "This slug is already used by another entity."));
-            }
-            if email_taken {
-                errors.push(ParamError::new("email", "This email is already used by another entity."));
-            }
-            return Ok(Outcome::params(Status::InvalidParam, errors));
-        }
-        Err(CreateError::Store(e)) => return Err(e),
-    };
-    let data = entity_view(&entity, params.view("view", "entity_view"));
-    Ok(ctx.notify(&[notify::entity_created(&entity)], data).await)
+    let entity = ctx.deps.store.create_entity(&draft).await?;
+    let data = entity_view(&entity, params.view("view", EntityView::Entity));
+    ctx.notify(&[notify::entity_created(&entity)], data).await
 }
 
 fn draft(params: &Params, integration_id: u64, caller: &Caller, now: time::OffsetDateTime) -> EntityDraft {

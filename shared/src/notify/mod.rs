@@ -5,6 +5,7 @@
 pub mod mandrill;
 pub mod secret;
 
+use crate::settings::Settings;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -43,21 +44,20 @@ impl Notifier for LogNotifier {
     }
 }
 
-/// The notifier the environment configures: Mandrill with the key from `MANDRILL_SECRET_ID`
+/// The notifier the settings configure: Mandrill with the key from `MANDRILL_SECRET_ID`
 /// (Secrets Manager) or `MANDRILL_API_KEY`, else the log-only mode. Builds no client: that
 /// waits for the first email.
-pub fn from_env() -> Arc<dyn Notifier> {
-    let env = |name: &str| std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-    // Its own setting: DynamoDB Local has no Secrets Manager (moto serves one locally).
-    let secrets_endpoint = env("SECRETSMANAGER_ENDPOINT");
-    match KeySource::choose(env("MANDRILL_SECRET_ID"), env("MANDRILL_API_KEY"), secrets_endpoint) {
+pub fn from_settings(settings: &Settings) -> Arc<dyn Notifier> {
+    let m = settings.mandrill.clone();
+    // Its own endpoint: DynamoDB Local has no Secrets Manager (moto serves one locally).
+    match KeySource::choose(m.secret_id, m.api_key, settings.secretsmanager_endpoint.clone()) {
         None => Arc::new(LogNotifier),
         Some(key) => {
             let defaults = MandrillConfig::default();
             let config = MandrillConfig {
-                api_url: env("MANDRILL_API_URL").map_or(defaults.api_url, |u| u.trim_end_matches('/').to_string()),
-                from_email: env("MANDRILL_FROM_EMAIL").unwrap_or(defaults.from_email),
-                from_name: env("MANDRILL_FROM_NAME").unwrap_or(defaults.from_name),
+                api_url: m.api_url.map_or(defaults.api_url, |u| u.trim_end_matches('/').to_string()),
+                from_email: m.from_email.unwrap_or(defaults.from_email),
+                from_name: m.from_name.unwrap_or(defaults.from_name),
                 deadline: defaults.deadline,
             };
             Arc::new(MandrillNotifier::new(config, key))

@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use crate::client_fields::ClientField;
 use crate::fixture::Fixture;
 use crate::model::{Actor, Address, Application, Client, Entity, RegistryRecord, Session, User};
 
@@ -34,27 +35,38 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[derive(Debug, Clone)]
 pub struct ClientPatch {
     pub client_id: u64,
-    /// `(field, value)` for each field sent; names are client fields (docs/api.md#client-views).
-    pub fields: Vec<(&'static str, Value)>,
+    /// A new email: its uniqueness guard moves with it.
+    pub email: Option<String>,
+    /// Every other field sent, each a writable row of the client-field table, with its checked value.
+    pub fields: Vec<(&'static ClientField, Value)>,
     pub password: Option<PasswordChange>,
     pub now: OffsetDateTime,
 }
 
 impl ClientPatch {
     pub fn new_email(&self) -> Option<&str> {
-        self.fields.iter().find(|(f, _)| *f == "email").and_then(|(_, v)| v.as_str())
+        self.email.as_deref()
+    }
+
+    /// Every field the patch sets, the email included, by name.
+    pub fn sets(&self) -> impl Iterator<Item = (&'static str, Value)> + '_ {
+        let email = self.email.iter().map(|e| (EMAIL_FIELD, Value::String(e.clone())));
+        email.chain(self.fields.iter().map(|(field, value)| (field.name, value.clone())))
     }
 
     /// `client` with the patch's fields and `updated_at` applied.
     pub fn apply_to(&self, client: &Client) -> StoreResult<Client> {
         let mut updated = client.clone();
-        for (field, value) in &self.fields {
-            updated.set_field(field, value).map_err(|e| StoreError::Corrupt(format!("client patch: {e}")))?;
+        for (field, value) in self.sets() {
+            updated.set_field(field, &value).map_err(|e| StoreError::Corrupt(format!("client patch: {e}")))?;
         }
         updated.updated_at = self.now;
         Ok(updated)
     }
 }
+
+/// The client field whose value is unique across clients.
+pub const EMAIL_FIELD: &str = "email";
 
 /// A new password hash for a client's user; every session but `keep_session` is revoked.
 #[derive(Debug, Clone)]

@@ -5,15 +5,21 @@ use std::path::Path;
 use shared::config;
 use shared::registry;
 use shared::routes::{services, RouteId};
+use shared::settings::Settings;
 use shared::store::dynamodb::{create_table, DynamoStore};
 use shared::store::{RecordKind, Store};
 
 fn describe(e: impl std::fmt::Display) -> String {
-    format!("{e} (table '{}' at {})", config::table_name(), config::dynamodb_endpoint().unwrap_or_else(|| "AWS".into()))
+    let settings = Settings::from_env();
+    format!("{e} (table '{}' at {})", settings.table_name, settings.dynamodb_endpoint.unwrap_or_else(|| "AWS".into()))
+}
+
+async fn store() -> DynamoStore {
+    config::dynamodb_store(&Settings::from_env()).await
 }
 
 pub async fn table_create() -> Result<(), String> {
-    let store = config::dynamodb_store().await;
+    let store = store().await;
     let created = create_table(store.client(), store.table()).await.map_err(describe)?;
     println!("table '{}' {}", store.table(), if created { "created" } else { "already exists" });
     Ok(())
@@ -29,21 +35,21 @@ pub async fn load_seed(store: &dyn Store, file: &Path) -> Result<(), String> {
 }
 
 pub async fn seed(file: &Path) -> Result<(), String> {
-    let store = config::dynamodb_store().await;
+    let store = store().await;
     load_seed(&store, file).await?;
     println!("seeded '{}' from {}", store.table(), file.display());
     Ok(())
 }
 
 pub async fn routes_sync(force: bool) -> Result<(), String> {
-    let store = config::dynamodb_store().await;
+    let store = store().await;
     let written = registry::sync(&store, force).await.map_err(describe)?;
     println!("{written} registry record(s) written");
     Ok(())
 }
 
 pub async fn routes_list() -> Result<(), String> {
-    let store = config::dynamodb_store().await;
+    let store = store().await;
     let snapshot = store.registry().await.map_err(describe)?;
     let state = |records: &[shared::model::RegistryRecord], name: &str| match records.iter().find(|r| r.name == name) {
         Some(r) if r.deployed => "deployed",
@@ -74,12 +80,12 @@ pub async fn set_route(name: &str, deployed: bool) -> Result<(), String> {
         let known: Vec<_> = RouteId::ALL.iter().map(|r| r.name()).collect();
         return Err(format!("unknown route '{name}'; routes: {}", known.join(", ")));
     }
-    set(&config::dynamodb_store().await, RecordKind::Route, name, deployed).await
+    set(&store().await, RecordKind::Route, name, deployed).await
 }
 
 pub async fn set_service(name: &str, deployed: bool) -> Result<(), String> {
     if !services().contains(&name) {
         return Err(format!("unknown service '{name}'; services: {}", services().join(", ")));
     }
-    set(&config::dynamodb_store().await, RecordKind::Service, name, deployed).await
+    set(&store().await, RecordKind::Service, name, deployed).await
 }

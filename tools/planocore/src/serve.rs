@@ -29,7 +29,7 @@ const DEMO_FIXTURE: &str = include_str!("../demo-fixture.json");
 pub async fn run(addr: SocketAddr, seed: Option<PathBuf>, kind: StoreKind) -> Result<(), String> {
     let store: Arc<dyn Store> = match kind {
         StoreKind::Memory => Arc::new(MemoryStore::new()),
-        StoreKind::Dynamodb => Arc::new(shared::config::dynamodb_store().await),
+        StoreKind::Dynamodb => Arc::new(shared::config::dynamodb_store(&shared::settings::Settings::from_env()).await),
     };
     let demo = seed.is_none() && matches!(kind, StoreKind::Memory);
     match (&seed, kind) {

@@ -26,7 +26,12 @@ use serde_json::{json, Map, Value};
 use shared::envelope::Envelope;
 use shared::model::{Actor, ActorKind, Client, Entity};
 use shared::params::{self, Kind, ParamSpec, MAX_EMAIL, MAX_EMAIL_LIST, MAX_ID};
-use shared::views::{self, APPLICATION_VIEWS, CLIENT_VIEWS, ENTITY_VIEWS, SESSION_VIEWS};
+use shared::views::{self, ApplicationView, ClientView, EntityView, SessionView, ViewName};
+
+const CLIENT_VIEWS: &[&str] = ClientView::NAMES;
+const ENTITY_VIEWS: &[&str] = EntityView::NAMES;
+const SESSION_VIEWS: &[&str] = SessionView::NAMES;
+const APPLICATION_VIEWS: &[&str] = ApplicationView::NAMES;
 use shared::{Outcome, ParamError, RouteId, Status};
 
 // ---------------------------------------------------------------------------------------------
@@ -608,8 +613,8 @@ fn entity_of<'a>(fx: &'a shared::fixture::Fixture, client: &Client) -> Option<&'
 /// The record a route's successful answer carries, in its default view.
 fn record(route: RouteId, fx: &shared::fixture::Fixture) -> Value {
     match route {
-        RouteId::ClientsUpdate => views::client_view(&fx.clients[0], "default", true, None),
-        RouteId::EntitiesCreate => views::entity_view(&fx.entities[0], "entity_view"),
+        RouteId::ClientsUpdate => views::client_view(&fx.clients[0], ClientView::Default, true, None),
+        RouteId::EntitiesCreate => views::entity_view(&fx.entities[0], EntityView::Entity),
     }
 }
 
@@ -748,7 +753,7 @@ fn every_view_the_code_renders_matches_its_view_schema_and_no_other() {
     for client in &clients {
         for view in CLIENT_VIEWS {
             for show_notes in [true, false] {
-                let rendered = views::client_view(client, view, show_notes, entity_of(&fx, client));
+                let rendered = views::client_view(client, ClientView::from_name(view).unwrap(), show_notes, entity_of(&fx, client));
                 check_view(&spec, &schemas, &data, view, &rendered, &format!("client {} view {view}", client.id));
             }
         }
@@ -764,7 +769,7 @@ fn every_view_the_code_renders_matches_its_view_schema_and_no_other() {
     fx.entities.push(created);
     for entity in &fx.entities {
         for view in ENTITY_VIEWS {
-            let rendered = views::entity_view(entity, view);
+            let rendered = views::entity_view(entity, EntityView::from_name(view).unwrap());
             check_view(&spec, &schemas, &data, view, &rendered, &format!("entity {} view {view}", entity.id));
         }
     }

@@ -14,12 +14,12 @@ use crate::store::{ClientPatch, ClientScope, StoreError, StoreResult};
 
 /// Each field the patch sets, as `(attribute, value)`; a field off the allow-list is refused.
 fn field_values(patch: &ClientPatch) -> StoreResult<Vec<(&'static str, AttributeValue)>> {
-    let mut values = Vec::with_capacity(patch.fields.len());
-    for (field, value) in &patch.fields {
-        if !keys::CLIENT_WRITABLE.contains(field) {
+    let mut values = Vec::with_capacity(patch.fields.len() + 1);
+    for (field, value) in patch.sets() {
+        if !keys::CLIENT_WRITABLE.contains(&field) {
             return Err(StoreError::Corrupt(format!("client field '{field}' is not writable")));
         }
-        values.push((*field, serde_dynamo::to_attribute_value(value).map_err(corrupt)?));
+        values.push((field, serde_dynamo::to_attribute_value(&value).map_err(corrupt)?));
     }
     Ok(values)
 }
