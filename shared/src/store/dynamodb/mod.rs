@@ -35,7 +35,7 @@ use time::OffsetDateTime;
 
 use super::*;
 
-pub use schema::{create_table, table_definition, TableDefinition};
+pub use schema::{create_table, table_definition, KeySchema, TableDefinition};
 
 #[derive(Clone)]
 pub struct DynamoStore {

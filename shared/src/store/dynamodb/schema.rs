@@ -10,15 +10,17 @@ use super::item::{corrupt, unavailable};
 use super::keys;
 use crate::store::StoreResult;
 
+/// (attribute, HASH|RANGE) pairs.
+pub type KeySchema = Vec<(&'static str, &'static str)>;
+
 /// The schema as plain data, so tests can compare it with the SAM template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableDefinition {
     /// (attribute, type) pairs, all strings.
     pub attributes: Vec<(&'static str, &'static str)>,
-    /// (attribute, HASH|RANGE).
-    pub key_schema: Vec<(&'static str, &'static str)>,
+    pub key_schema: KeySchema,
     /// (index name, key schema, projection type).
-    pub indexes: Vec<(&'static str, Vec<(&'static str, &'static str)>, &'static str)>,
+    pub indexes: Vec<(&'static str, KeySchema, &'static str)>,
     pub billing_mode: &'static str,
     pub ttl_attribute: &'static str,
 }

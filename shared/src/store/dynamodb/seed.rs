@@ -7,7 +7,7 @@ use super::{entities, sessions, DynamoStore};
 use crate::fixture::Fixture;
 use crate::model::{Client, Entity};
 use crate::store::seed::{self, Record};
-use crate::store::StoreResult;
+use crate::store::{Guard, StoreResult};
 
 fn item(record: Record<'_>) -> StoreResult<Key> {
     match record {
@@ -21,7 +21,7 @@ fn item(record: Record<'_>) -> StoreResult<Key> {
 }
 
 /// The guards of the record this one replaces (only guarded kinds are read).
-async fn previous_guards(store: &DynamoStore, record: Record<'_>) -> StoreResult<Vec<(crate::store::Guard, u64)>> {
+async fn previous_guards(store: &DynamoStore, record: Record<'_>) -> StoreResult<Vec<(Guard, u64)>> {
     Ok(match record {
         Record::Client(c) => {
             store.get_record::<Client>(keys::client(c.id)).await?.map(|old| Record::Client(&old).guards())
