@@ -11,7 +11,8 @@ use test_support::{Reply, TestApp};
 
 const METHODS: [Method; 4] = [Method::PUT, Method::POST, Method::GET, Method::DELETE];
 const PATHS: [&str; 3] = ["/api/v1/clients/update", "/api/v1/entities/create", "/api/v1/other"];
-const CONTENT_TYPES: [Option<&str>; 4] = [Some("application/json"), Some("application/json; charset=utf-8"), None, Some("text/plain")];
+const CONTENT_TYPES: [Option<&str>; 4] =
+    [Some("application/json"), Some("application/json; charset=utf-8"), None, Some("text/plain")];
 
 fuzz_target!(|data: &[u8]| {
     // The first byte picks method, path and content type; the rest is the body.

@@ -103,7 +103,10 @@ pub enum AuthFailure {
     InvalidToken,
     SessionExpired,
     /// The session is valid but its user has no role; the response carries the session.
-    ClientRequired { session: Session, user: User },
+    ClientRequired {
+        session: Session,
+        user: User,
+    },
     Store(StoreError),
 }
 

@@ -105,7 +105,9 @@ impl Status {
             Status::RouteNotFound => "This route is not available.",
             Status::ServiceNotFound => "This route's service is not available.",
             Status::IdentifyRequestError => "The request could not be identified.",
-            Status::PermissionDenied => return format!("Permission denied for param '{}'.", first_param.unwrap_or("token")),
+            Status::PermissionDenied => {
+                return format!("Permission denied for param '{}'.", first_param.unwrap_or("token"))
+            }
             Status::MissingParam => return format!("The param '{}' is missing.", first_param.unwrap_or("")),
             Status::InvalidParam => return format!("The param '{}' is invalid.", first_param.unwrap_or("")),
         };

@@ -9,6 +9,7 @@ use time::{Duration, OffsetDateTime};
 use crate::auth::{hash_password, token_hash};
 use crate::model::{timestamp, Application, Client, Entity, Integration, Session, User};
 use crate::params::{check_email, MAX_EMAIL_LIST, MAX_ID};
+use crate::store::email_key;
 
 /// A checked fixture, ready to be written to a store.
 #[derive(Debug, Clone, Default)]
@@ -148,7 +149,8 @@ pub fn parse(text: &str, now: OffsetDateTime) -> Result<Fixture, FixtureError> {
     for (i, s) in raw.sessions.into_iter().enumerate() {
         let at = |field: &str, v: Option<String>| match v {
             None => Ok(now),
-            Some(text) => resolve_time(&text, now).map_or_else(|| fail(format!("sessions[{i}]: {field} '{text}' is not a timestamp")), Ok),
+            Some(text) => resolve_time(&text, now)
+                .map_or_else(|| fail(format!("sessions[{i}]: {field} '{text}' is not a timestamp")), Ok),
         };
         fx.sessions.push(Session {
             token_hash: token_hash(&s.token),
@@ -281,7 +283,7 @@ fn check(fx: &Fixture) -> Result<(), FixtureError> {
         if check_email(&c.email).is_err() {
             return fail(format!("{item}: email '{}' is not a valid email address", c.email));
         }
-        if !client_emails.insert(c.email.to_ascii_lowercase()) {
+        if !client_emails.insert(email_key(&c.email)) {
             return fail(format!("{item}: email '{}' is used by another client", c.email));
         }
         check_emails(&item, "assistant_emails", &c.assistant_emails)?;
@@ -299,7 +301,7 @@ fn check(fx: &Fixture) -> Result<(), FixtureError> {
         if check_email(&e.email).is_err() {
             return fail(format!("{item}: email '{}' is not a valid email address", e.email));
         }
-        if !slugs.insert(e.entity_slug.clone()) || !emails.insert(e.email.to_ascii_lowercase()) {
+        if !slugs.insert(e.entity_slug.clone()) || !emails.insert(email_key(&e.email)) {
             return fail(format!("{item}: its slug or email is used by another entity"));
         }
         check_emails(&item, "operational_transaction_emails", &e.operational_transaction_emails)?;
@@ -354,12 +356,15 @@ mod tests {
 
     #[test]
     fn disagreeing_references_are_refused_by_name() {
-        let err = refused(r#"{"users":[{"id":10,"client_id":100}],
-            "clients":[{"id":100,"user_id":11,"first_name":"A","last_name":"B","email":"a@b.co"}]}"#);
+        let err = refused(
+            r#"{"users":[{"id":10,"client_id":100}],
+            "clients":[{"id":100,"user_id":11,"first_name":"A","last_name":"B","email":"a@b.co"}]}"#,
+        );
         assert!(err.contains("user 10"), "{err}");
         let err = refused(r#"{"sessions":[{"token":"s","user_id":99}]}"#);
         assert!(err.contains("sessions[0]") && err.contains("99"), "{err}");
-        let err = refused(r#"{"entities":[{"id":1,"integration_id":7,"entity_slug":"x","email":"a@b.co","name":"n"}]}"#);
+        let err =
+            refused(r#"{"entities":[{"id":1,"integration_id":7,"entity_slug":"x","email":"a@b.co","name":"n"}]}"#);
         assert!(err.contains("entity 1") && err.contains("integration 7"), "{err}");
         let err = refused(r#"{"clients":[{"id":1,"first_name":"A","last_name":"B","email":"nope"}]}"#);
         assert!(err.contains("client 1") && err.contains("nope"), "{err}");

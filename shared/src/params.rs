@@ -25,15 +25,24 @@ pub enum Kind {
     Integer,
     Bool,
     /// A trimmed one-line string of at most `max` characters.
-    Str { max: usize },
+    Str {
+        max: usize,
+    },
     /// A trimmed string of at most `max` characters that may hold line breaks and tabs.
-    Text { max: usize },
+    Text {
+        max: usize,
+    },
     /// Taken exactly as sent (passwords): `min ..= max` characters.
-    Secret { min: usize, max: usize },
+    Secret {
+        min: usize,
+        max: usize,
+    },
     Email,
     EmailList,
     /// Lowercase ASCII letters, digits, `-`, `_`; starts with a letter or digit.
-    Slug { max: usize },
+    Slug {
+        max: usize,
+    },
     /// One of the listed names; absent or `null` means the route's default.
     View(&'static [&'static str]),
     Object(&'static [ParamSpec]),
@@ -214,7 +223,12 @@ fn collect_missing(specs: &[ParamSpec], body: &Map<String, Value>, prefix: &str,
     }
 }
 
-fn check_types(specs: &'static [ParamSpec], body: &Map<String, Value>, prefix: &str, out: &mut Vec<ParamError>) -> Params {
+fn check_types(
+    specs: &'static [ParamSpec],
+    body: &Map<String, Value>,
+    prefix: &str,
+    out: &mut Vec<ParamError>,
+) -> Params {
     let mut params = Params::default();
     for spec in specs {
         let Some(value) = body.get(spec.name) else { continue };
@@ -340,7 +354,9 @@ pub fn check_email(s: &str) -> Result<(), InvalidEmail> {
         return Err(InvalidEmail);
     }
     let mut parts = s.split('@');
-    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else { return Err(InvalidEmail) };
+    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(InvalidEmail);
+    };
     let labels: Vec<&str> = domain.split('.').collect();
     if local.is_empty() || labels.len() < 2 || labels.iter().any(|l| l.is_empty()) {
         return Err(InvalidEmail);
@@ -426,15 +442,22 @@ mod tests {
         assert_eq!((s, names), (Status::InvalidParam, vec!["zeta".into(), "alpha".into()]));
         // Missing before invalid.
         let (s, names) = failed(json!({"token": "t", "first_name": 5, "address": {"note": "x"}}));
-        assert_eq!((s, names), (Status::MissingParam, vec!["id".into(), "address.street".into(), "address.city".into()]));
+        assert_eq!(
+            (s, names),
+            (Status::MissingParam, vec!["id".into(), "address.street".into(), "address.city".into()])
+        );
         // Invalid: all of them, in table order regardless of body order.
         let (s, names) = failed(json!({"token": "t", "email": "nope", "id": "-3", "view": "x", "first_name": 5}));
-        assert_eq!((s, names), (Status::InvalidParam, vec!["view".into(), "id".into(), "first_name".into(), "email".into()]));
+        assert_eq!(
+            (s, names),
+            (Status::InvalidParam, vec!["view".into(), "id".into(), "first_name".into(), "email".into()])
+        );
     }
 
     #[test]
     fn nested_unknown_and_invalid_names_use_dots() {
-        let (s, names) = failed(json!({"token": "t", "id": 1, "address": {"street": "a", "city": "b", "colour": "red"}}));
+        let (s, names) =
+            failed(json!({"token": "t", "id": 1, "address": {"street": "a", "city": "b", "colour": "red"}}));
         assert_eq!((s, names), (Status::InvalidParam, vec!["address.colour".into()]));
         let (s, names) = failed(json!({"token": "t", "id": 1, "address": {"street": 1, "city": "b"}}));
         assert_eq!((s, names), (Status::InvalidParam, vec!["address.street".into()]));
@@ -447,7 +470,17 @@ mod tests {
         for ok in [json!(12), json!("12"), json!("007"), json!(MAX_ID)] {
             assert!(integer(&ok).is_ok(), "{ok}");
         }
-        for bad in [json!(12.5), json!("12.0"), json!("-3"), json!(" 7"), json!(0), json!(-1), json!(MAX_ID + 1), json!(true), json!("")] {
+        for bad in [
+            json!(12.5),
+            json!("12.0"),
+            json!("-3"),
+            json!(" 7"),
+            json!(0),
+            json!(-1),
+            json!(MAX_ID + 1),
+            json!(true),
+            json!(""),
+        ] {
             assert!(integer(&bad).is_err(), "{bad}");
         }
     }
@@ -471,8 +504,14 @@ mod tests {
         assert_eq!(p.get("phone"), Some(&Param::Clear));
         assert_eq!(p.get("bio"), Some(&Param::Clear));
         assert_eq!(p.emails("cc"), Some(&[][..]));
-        assert_eq!(failed(json!({"token": "t", "id": 1, "first_name": ""})), (Status::InvalidParam, vec!["first_name".into()]));
-        assert_eq!(failed(json!({"token": "t", "id": 1, "active": null})), (Status::InvalidParam, vec!["active".into()]));
+        assert_eq!(
+            failed(json!({"token": "t", "id": 1, "first_name": ""})),
+            (Status::InvalidParam, vec!["first_name".into()])
+        );
+        assert_eq!(
+            failed(json!({"token": "t", "id": 1, "active": null})),
+            (Status::InvalidParam, vec!["active".into()])
+        );
         assert_eq!(failed(json!({"token": "t", "id": null})), (Status::MissingParam, vec!["id".into()]));
         let p = run(json!({"token": "t", "id": 1, "view": null})).unwrap();
         assert_eq!(p.view("view", crate::views::ClientView::Default), crate::views::ClientView::Default);

@@ -18,12 +18,12 @@ use time::OffsetDateTime;
 use crate::auth::{authenticate, AuthFailure, Caller};
 use crate::clock::{Clock, SystemClock};
 use crate::envelope::{Envelope, Outcome, Status};
+use crate::error::{RouteError, RouteResult};
 use crate::notify::{Email, Notifier};
 use crate::registry::RegistryCache;
 use crate::request::{check_body_size, check_content_type, decode_params, MAX_BODY_BYTES};
 use crate::routes::RouteId;
 use crate::settings::Settings;
-use crate::error::{RouteError, RouteResult};
 use crate::store::Store;
 use crate::views::{application_view, session_view, ApplicationView, SessionView, ViewName};
 
@@ -146,12 +146,16 @@ async fn run(
         Err(outcome) => return Envelope::new(outcome, id),
     };
     let token = match body.get("token") {
-        None | Some(Value::Null) => return Envelope::new(Outcome::param(Status::MissingParam, "token", "This param is required."), id),
+        None | Some(Value::Null) => {
+            return Envelope::new(Outcome::param(Status::MissingParam, "token", "This param is required."), id)
+        }
         Some(Value::String(t)) if t.is_empty() => {
             return Envelope::new(Outcome::param(Status::MissingParam, "token", "This param is required."), id)
         }
         Some(Value::String(t)) => t,
-        Some(_) => return Envelope::new(Outcome::param(Status::InvalidParam, "token", "This param must be a string."), id),
+        Some(_) => {
+            return Envelope::new(Outcome::param(Status::InvalidParam, "token", "This param must be a string."), id)
+        }
     };
     let now = deps.clock.now();
     let caller = match authenticate(deps.store.as_ref(), token, now).await {

@@ -38,11 +38,7 @@ pub fn check_content_type(value: Option<&str>) -> Result<(), Outcome> {
 /// Stage 4: the size limit, reported as `invalid-param` on `body`.
 pub fn check_body_size(body: &[u8], limit: usize) -> Result<(), Outcome> {
     if body.len() > limit {
-        return Err(Outcome::param(
-            Status::InvalidParam,
-            "body",
-            &format!("The body must not exceed {limit} bytes."),
-        ));
+        return Err(Outcome::param(Status::InvalidParam, "body", &format!("The body must not exceed {limit} bytes.")));
     }
     Ok(())
 }
@@ -226,14 +222,18 @@ mod tests {
         let std = STANDARD.encode(json);
         let url = URL_SAFE_NO_PAD.encode(json);
         assert_ne!(std.trim_end_matches('='), url, "the sample must exercise the URL-safe alphabet");
-        let wrapped = std.as_bytes().chunks(10).map(|c| std::str::from_utf8(c).unwrap()).collect::<Vec<_>>().join("\r\n");
+        let wrapped =
+            std.as_bytes().chunks(10).map(|c| std::str::from_utf8(c).unwrap()).collect::<Vec<_>>().join("\r\n");
         for body in [std.clone(), url.clone(), format!("  {wrapped}\n"), format!("\"{std}\""), format!(" \"{url}\" ")] {
             let map = decode_params(body.as_bytes(), true).unwrap_or_else(|o| panic!("{body}: {o:?}"));
             assert_eq!(map["token"], "x");
         }
         assert_eq!(status_of(decode_params(json, true)), Status::InvalidEncodedParams);
         assert_eq!(status_of(decode_params(b"!!!!", true)), Status::InvalidEncodedParams);
-        assert_eq!(status_of(decode_params(STANDARD.encode(b"\xff\xfe").as_bytes(), true)), Status::InvalidEncodedParams);
+        assert_eq!(
+            status_of(decode_params(STANDARD.encode(b"\xff\xfe").as_bytes(), true)),
+            Status::InvalidEncodedParams
+        );
         assert_eq!(status_of(decode_params(STANDARD.encode(b"{}").as_bytes(), true)), Status::NoParamsDecoded);
         assert_eq!(status_of(decode_params(b"", true)), Status::NoParamsDecoded);
     }

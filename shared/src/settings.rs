@@ -8,7 +8,6 @@ use tracing_subscriber::filter::LevelFilter;
 
 pub const DEFAULT_TABLE: &str = "planocore";
 
-
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// `TABLE_NAME`, default `planocore`.

@@ -76,7 +76,8 @@ async fn sessions_carry_a_ttl_thirty_days_past_expiry_and_touch_moves_it() {
     assert_eq!(call(&app.deps).await.status(), "action-successful");
     let touched = raw_item(store, keys::token(&token_hash("demo-employee-token"))).await.unwrap();
     assert_eq!(touched["last_used_at"], AttributeValue::S("2026-11-23T12:10:00Z".into()));
-    let new_ttl = (NOW + time::Duration::minutes(10) + time::Duration::hours(72) + time::Duration::days(30)).unix_timestamp();
+    let new_ttl =
+        (NOW + time::Duration::minutes(10) + time::Duration::hours(72) + time::Duration::days(30)).unix_timestamp();
     assert_eq!(touched[keys::TTL_ATTRIBUTE], AttributeValue::N(new_ttl.to_string()));
 }
 
@@ -332,7 +333,8 @@ impl ConflictProxy {
                                 return Ok::<_, hyper_util::client::legacy::Error>(conflict_answer(&body));
                             }
                             let path = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
-                            parts.uri = format!("{}{}", upstream.to_string().trim_end_matches('/'), path).parse().unwrap();
+                            parts.uri =
+                                format!("{}{}", upstream.to_string().trim_end_matches('/'), path).parse().unwrap();
                             let answer = client.request(hyper::Request::from_parts(parts, Full::new(body))).await?;
                             let (parts, body) = answer.into_parts();
                             let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
@@ -376,7 +378,12 @@ fn conflict_answer(request: &[u8]) -> hyper::Response<http_body_util::Full<hyper
 async fn deps_behind(app: &TestApp, proxy_url: &str) -> Deps {
     let client = shared::config::dynamodb_client_with(Some(proxy_url), SdkTimeouts::PRODUCTION).await;
     let store = Arc::new(DynamoStore::new(client, dynamo(app).table()));
-    Deps { store, clock: app.clock.clone(), notifier: app.notifier.clone(), registry: RegistryCache::new(Duration::ZERO) }
+    Deps {
+        store,
+        clock: app.clock.clone(),
+        notifier: app.notifier.clone(),
+        registry: RegistryCache::new(Duration::ZERO),
+    }
 }
 
 fn cut_off_create() -> lambda_http::Request {

@@ -59,7 +59,13 @@ async fn sent_queued_and_scheduled_are_success() {
 
 #[tokio::test]
 async fn every_failure_kind_is_a_failure() {
-    for reply in [FakeReply::Recipients("rejected"), FakeReply::Recipients("invalid"), FakeReply::ErrorBody, FakeReply::Http(502), FakeReply::Http(201)] {
+    for reply in [
+        FakeReply::Recipients("rejected"),
+        FakeReply::Recipients("invalid"),
+        FakeReply::ErrorBody,
+        FakeReply::Http(502),
+        FakeReply::Http(201),
+    ] {
         let fake = FakeMandrill::start(reply.clone()).await;
         let err = fake.notifier("secret-key-value").send(&email()).await.expect_err("a failure");
         assert!(!err.to_string().contains("secret-key-value"), "{reply:?}: {err}");
@@ -75,7 +81,8 @@ async fn every_failure_kind_is_a_failure() {
 async fn one_deadline_bounds_the_whole_send() {
     assert_eq!(SEND_DEADLINE, Duration::from_secs(3));
     let fake = FakeMandrill::start(FakeReply::Slow(Duration::from_secs(5))).await;
-    let config = MandrillConfig { api_url: fake.url.clone(), deadline: Duration::from_millis(300), ..MandrillConfig::default() };
+    let config =
+        MandrillConfig { api_url: fake.url.clone(), deadline: Duration::from_millis(300), ..MandrillConfig::default() };
     let started = Instant::now();
     let err = MandrillNotifier::new(config, KeySource::Static("k".into())).send(&email()).await.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
@@ -100,7 +107,10 @@ async fn new_secret(client: &aws_sdk_secretsmanager::Client, key: &str) -> Strin
 }
 
 fn secret_notifier(fake: &FakeMandrill, key: SecretKey) -> MandrillNotifier {
-    MandrillNotifier::new(MandrillConfig { api_url: fake.url.clone(), ..MandrillConfig::default() }, KeySource::Secret(key))
+    MandrillNotifier::new(
+        MandrillConfig { api_url: fake.url.clone(), ..MandrillConfig::default() },
+        KeySource::Secret(key),
+    )
 }
 
 fn keys_sent(fake: &FakeMandrill) -> Vec<String> {
@@ -115,10 +125,19 @@ async fn the_key_comes_from_secrets_manager_and_is_cached() {
     let cached = secret_notifier(&fake, SecretKey::with_client(name.clone(), sm.clone(), Duration::from_secs(300)));
     let uncached = secret_notifier(&fake, SecretKey::with_client(name.clone(), sm.clone(), Duration::ZERO));
     cached.send(&email()).await.unwrap();
-    sm.put_secret_value().secret_id(&name).secret_string(json!({"mandrill_api_key": "key-two"}).to_string()).send().await.unwrap();
+    sm.put_secret_value()
+        .secret_id(&name)
+        .secret_string(json!({"mandrill_api_key": "key-two"}).to_string())
+        .send()
+        .await
+        .unwrap();
     cached.send(&email()).await.unwrap();
     uncached.send(&email()).await.unwrap();
-    assert_eq!(keys_sent(&fake), ["key-one", "key-one", "key-two"], "a cached key is reused; an expired one is read again");
+    assert_eq!(
+        keys_sent(&fake),
+        ["key-one", "key-one", "key-two"],
+        "a cached key is reused; an expired one is read again"
+    );
 }
 
 #[tokio::test]
@@ -127,10 +146,12 @@ async fn a_secret_without_the_key_or_an_unreachable_secrets_manager_fails_the_se
     let fake = FakeMandrill::start(FakeReply::Recipients("sent")).await;
     let name = format!("mandrill-{}", uuid::Uuid::new_v4().simple());
     sm.create_secret().name(&name).secret_string(r#"{"other": "x"}"#).send().await.unwrap();
-    let err = secret_notifier(&fake, SecretKey::with_client(name, sm, Duration::ZERO)).send(&email()).await.unwrap_err();
+    let err =
+        secret_notifier(&fake, SecretKey::with_client(name, sm, Duration::ZERO)).send(&email()).await.unwrap_err();
     assert!(err.to_string().contains("no mandrill_api_key"), "{err}");
 
-    let unreachable = SecretKey::new("prod/mandrill".into(), Some("http://127.0.0.1:9".into()), Duration::from_secs(300));
+    let unreachable =
+        SecretKey::new("prod/mandrill".into(), Some("http://127.0.0.1:9".into()), Duration::from_secs(300));
     let started = Instant::now();
     let err = secret_notifier(&fake, unreachable).send(&email()).await.unwrap_err();
     assert!(started.elapsed() <= SEND_DEADLINE + Duration::from_millis(500), "{:?}", started.elapsed());
@@ -141,7 +162,12 @@ async fn a_secret_without_the_key_or_an_unreachable_secrets_manager_fails_the_se
 
 fn notify_route(ctx: Context<'_>) -> BoxFuture<'_, RouteResult> {
     async move {
-        let email = Email { to: "ada@example.com".into(), subject: "S".into(), text: "BODY-TEXT-MARKER".into(), html: "<p>BODY-HTML-MARKER</p>".into() };
+        let email = Email {
+            to: "ada@example.com".into(),
+            subject: "S".into(),
+            text: "BODY-TEXT-MARKER".into(),
+            html: "<p>BODY-HTML-MARKER</p>".into(),
+        };
         ctx.notify(&[email], json!({"id": 100})).await
     }
     .boxed()
@@ -155,7 +181,12 @@ async fn a_failed_send_logs_one_error_line_for_the_alarm_without_body_or_key() {
     let fake = FakeMandrill::start(FakeReply::ErrorBody).await;
     let mut app = TestApp::memory().await;
     app.deps.notifier = fake.notifier("md-secret-key-123");
-    let req = request(Method::POST, "/api/v1/entities/create", Some("application/json"), r#"{"token":"demo-employee-token"}"#);
+    let req = request(
+        Method::POST,
+        "/api/v1/entities/create",
+        Some("application/json"),
+        r#"{"token":"demo-employee-token"}"#,
+    );
     let reply = Reply::from_response(handle(&app.deps, RouteId::EntitiesCreate, notify_route, req).await);
     assert_eq!((reply.status(), reply.code), ("mandrill-email-failed", 500));
     assert_eq!(reply.body["data"], json!({"id": 100}), "the saved record comes back");

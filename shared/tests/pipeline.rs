@@ -63,7 +63,9 @@ async fn only_the_exact_method_and_path_reach_the_route() {
         let r = call(&app, request(method.clone(), path, Some("application/json"), body.to_string())).await;
         assert_eq!((r.status(), r.code), ("route-non-existent", 500), "{method} {path}");
     }
-    let r = call(&app, request(Method::POST, "/api/v1/entities/create?x=1", Some("application/json"), body.to_string())).await;
+    let r =
+        call(&app, request(Method::POST, "/api/v1/entities/create?x=1", Some("application/json"), body.to_string()))
+            .await;
     assert_eq!(r.status(), "action-successful", "the query string is ignored");
 }
 
@@ -95,7 +97,10 @@ async fn registry_records_gate_the_route_then_the_service() {
     registry::set_deployed(app.deps.store.as_ref(), RecordKind::Route, "entities.create", false).await.unwrap();
     assert_eq!(call(&app, create_request(&body)).await.status(), "route-not-found");
     // The other route and service are untouched.
-    assert_eq!(call_update(&app, update_request(&json!({"token": "demo-employee-token"}))).await.status(), "action-successful");
+    assert_eq!(
+        call_update(&app, update_request(&json!({"token": "demo-employee-token"}))).await.status(),
+        "action-successful"
+    );
     registry::set_deployed(app.deps.store.as_ref(), RecordKind::Route, "entities.create", true).await.unwrap();
     registry::set_deployed(app.deps.store.as_ref(), RecordKind::Service, "entities", true).await.unwrap();
     assert_eq!(call(&app, create_request(&body)).await.status(), "action-successful");
@@ -116,7 +121,9 @@ async fn sync_creates_missing_records_and_never_reenables_without_force() {
 #[tokio::test]
 async fn a_route_without_records_is_not_found() {
     let deps = shared::Deps::new(Arc::new(shared::store::memory::MemoryStore::new()));
-    let r = Reply::from_response(handle(&deps, RouteId::EntitiesCreate, echo, create_request(&json!({"token": "x"}))).await);
+    let r = Reply::from_response(
+        handle(&deps, RouteId::EntitiesCreate, echo, create_request(&json!({"token": "x"}))).await,
+    );
     assert_eq!(r.status(), "route-not-found");
 }
 
@@ -177,11 +184,25 @@ async fn a_panicking_route_is_application_crash_and_the_next_request_is_served()
 #[tokio::test]
 async fn content_type_is_checked_before_the_body() {
     let app = TestApp::memory().await;
-    for ct in [None, Some("text/plain"), Some("application/json; charset=iso-8859-1"), Some("application/x-www-form-urlencoded")] {
+    for ct in [
+        None,
+        Some("text/plain"),
+        Some("application/json; charset=iso-8859-1"),
+        Some("application/x-www-form-urlencoded"),
+    ] {
         let r = call(&app, request(Method::POST, "/api/v1/entities/create", ct, "not even json")).await;
         assert_eq!((r.status(), r.code), ("invalid-content-type", 400), "{ct:?}");
     }
-    let r = call(&app, request(Method::POST, "/api/v1/entities/create", Some("APPLICATION/JSON; Charset=UTF-8"), r#"{"token":"demo-employee-token"}"#)).await;
+    let r = call(
+        &app,
+        request(
+            Method::POST,
+            "/api/v1/entities/create",
+            Some("APPLICATION/JSON; Charset=UTF-8"),
+            r#"{"token":"demo-employee-token"}"#,
+        ),
+    )
+    .await;
     assert_eq!(r.status(), "action-successful");
 }
 
@@ -215,12 +236,21 @@ async fn decoding_failures() {
     ] {
         assert_eq!(call(&app, create_request_raw(body)).await.status(), status, "{body:?}");
     }
-    let binary = request(Method::POST, "/api/v1/entities/create", Some("application/json"), Body::Binary(vec![0xff, 0x00, 0xc3]));
+    let binary = request(
+        Method::POST,
+        "/api/v1/entities/create",
+        Some("application/json"),
+        Body::Binary(vec![0xff, 0x00, 0xc3]),
+    );
     assert_eq!(call(&app, binary).await.status(), "invalid-encoded-params");
     // Sensitive route: a plain JSON object is refused, base64 of it is accepted.
-    let plain = request(Method::PUT, "/api/v1/clients/update", Some("application/json"), r#"{"token":"demo-employee-token"}"#);
+    let plain =
+        request(Method::PUT, "/api/v1/clients/update", Some("application/json"), r#"{"token":"demo-employee-token"}"#);
     assert_eq!(call_update(&app, plain).await.status(), "invalid-encoded-params");
-    assert_eq!(call_update(&app, update_request(&json!({"token": "demo-employee-token"}))).await.status(), "action-successful");
+    assert_eq!(
+        call_update(&app, update_request(&json!({"token": "demo-employee-token"}))).await.status(),
+        "action-successful"
+    );
 }
 
 #[tokio::test]
@@ -235,7 +265,10 @@ async fn token_must_be_present_and_a_string() {
     ] {
         let r = call(&app, create_request(&body)).await;
         assert_eq!((r.status(), r.error_params()), (status, vec!["token".to_string()]), "{body}");
-        assert_eq!(r.body["message"], if status == "missing-param" { "The param 'token' is missing." } else { "The param 'token' is invalid." });
+        assert_eq!(
+            r.body["message"],
+            if status == "missing-param" { "The param 'token' is missing." } else { "The param 'token' is invalid." }
+        );
     }
 }
 
@@ -304,7 +337,11 @@ async fn session_and_application_objects() {
     let r = call(&app, create_request(&json!({"token": "demo-employee-token", "session_view": "nope"}))).await;
     assert!(r.body.get("session").is_none(), "an invalid session_view means no session object");
 
-    let r = call(&app, create_request(&json!({"token": "demo-app-token", "application_view": "default", "session_view": "x"}))).await;
+    let r = call(
+        &app,
+        create_request(&json!({"token": "demo-app-token", "application_view": "default", "session_view": "x"})),
+    )
+    .await;
     assert_eq!(
         r.body["application"],
         json!({"id": 1, "name": "PlanOx", "slug": "planox2", "permissions": ["clients.update", "entities.create"], "integration_ids": [7]})

@@ -75,7 +75,8 @@ impl TestApp {
     pub fn shared_memory() -> &'static (tokio::runtime::Runtime, TestApp) {
         static APP: std::sync::OnceLock<(tokio::runtime::Runtime, TestApp)> = std::sync::OnceLock::new();
         APP.get_or_init(|| {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
+            let rt =
+                tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
             let app = rt.block_on(TestApp::memory());
             (rt, app)
         })

@@ -78,7 +78,11 @@ fn launch(name: &str, program: &Path, args: &[&str], patience: Duration) -> Stri
         if let Ok(Some(_)) = watchdog.try_wait() {
             panic!("{name} stopped before it listened on port {port}:\n{}", output());
         }
-        assert!(started.elapsed() < patience, "{name} did not listen on port {port} within {patience:?}:\n{}", output());
+        assert!(
+            started.elapsed() < patience,
+            "{name} did not listen on port {port} within {patience:?}:\n{}",
+            output()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     format!("http://127.0.0.1:{port}")

@@ -22,11 +22,19 @@ impl HttpReply {
 
 /// One request over a fresh loopback connection (`connection: close`), for tests of a running
 /// `planocore serve`; the body of the answer parsed as JSON (`null` if it is not).
-pub fn http(addr: &str, method: &str, path: &str, content_type: Option<&str>, extra: &[(&str, &str)], body: &[u8]) -> HttpReply {
+pub fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    extra: &[(&str, &str)],
+    body: &[u8],
+) -> HttpReply {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(addr).expect("connects");
     stream.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
-    let mut head = format!("{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n", body.len());
+    let mut head =
+        format!("{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n", body.len());
     if let Some(ct) = content_type {
         head.push_str(&format!("content-type: {ct}\r\n"));
     }
@@ -61,7 +69,8 @@ impl ServeProcess {
     /// Spawns `command` with its stdout piped (stderr is left as `command` sets it) and waits
     /// for the listening line.
     pub fn start(mut command: Command) -> ServeProcess {
-        let mut child = command.stdout(Stdio::piped()).spawn().unwrap_or_else(|e| panic!("{command:?} does not start: {e}"));
+        let mut child =
+            command.stdout(Stdio::piped()).spawn().unwrap_or_else(|e| panic!("{command:?} does not start: {e}"));
         let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
         let mut first = String::new();
         stdout.read_line(&mut first).expect("the server's stdout is readable");

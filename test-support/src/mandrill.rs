@@ -55,11 +55,19 @@ impl FakeMandrill {
                             seen.lock().unwrap().push((path, json));
                             let reply = answer.lock().unwrap().clone();
                             let results = |status: &str| {
-                                Value::from(recipients.iter().map(|r| serde_json::json!({"email": r, "status": status, "_id": "abc"})).collect::<Vec<_>>())
+                                Value::from(
+                                    recipients
+                                        .iter()
+                                        .map(|r| serde_json::json!({"email": r, "status": status, "_id": "abc"}))
+                                        .collect::<Vec<_>>(),
+                                )
                             };
                             let (code, body) = match reply {
                                 FakeReply::Recipients(status) => (200, results(status)),
-                                FakeReply::ErrorBody => (500, serde_json::json!({"status": "error", "code": -1, "name": "Invalid_Key", "message": "Invalid API key"})),
+                                FakeReply::ErrorBody => (
+                                    500,
+                                    serde_json::json!({"status": "error", "code": -1, "name": "Invalid_Key", "message": "Invalid API key"}),
+                                ),
                                 FakeReply::Http(code) => (code, serde_json::json!([])),
                                 FakeReply::Slow(pause) => {
                                     tokio::time::sleep(pause).await;

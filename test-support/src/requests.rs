@@ -48,7 +48,8 @@ impl Reply {
 
     /// The keys of `data`, sorted.
     pub fn data_keys(&self) -> Vec<String> {
-        let mut keys: Vec<String> = self.body["data"].as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
+        let mut keys: Vec<String> =
+            self.body["data"].as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
         keys.sort();
         keys
     }

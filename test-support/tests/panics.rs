@@ -20,13 +20,27 @@ fn a_panic_in_a_handler_is_application_crash_and_the_server_goes_on() {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_panicking-serve"));
     command.env("RUST_LOG", "warn");
     let server = ServeProcess::start(command);
-    let r = http(server.address(), "PUT", "/api/v1/clients/update", Some("application/json"), &[], update_body().as_bytes());
+    let r = http(
+        server.address(),
+        "PUT",
+        "/api/v1/clients/update",
+        Some("application/json"),
+        &[],
+        update_body().as_bytes(),
+    );
     assert_eq!((r.code, r.body["status"].as_str()), (500, Some("application-crash")), "{}", r.body);
     assert_eq!(r.header("x-request-id"), r.body["request_id"].as_str(), "an envelope, with its request id");
     let body = br#"{"token":"demo-employee-token","integration_id":8}"#;
     let r = http(server.address(), "POST", "/api/v1/entities/create", Some("application/json"), &[], body);
     assert_eq!(r.body["status"], "missing-param", "the same process answers the next request");
-    let r = http(server.address(), "PUT", "/api/v1/clients/update", Some("application/json"), &[], update_body().as_bytes());
+    let r = http(
+        server.address(),
+        "PUT",
+        "/api/v1/clients/update",
+        Some("application/json"),
+        &[],
+        update_body().as_bytes(),
+    );
     assert_eq!(r.body["status"], "application-crash", "and the next panic too");
 }
 
@@ -46,13 +60,21 @@ fn a_panic_under_the_runtime_interface_emulator_is_application_crash_and_the_fun
 
     let reply = function.invoke(&update_event("clients-update.action-successful.json", update_body()));
     assert_eq!((reply.code, reply.body["status"].as_str()), (500, Some("application-crash")), "{}", function.output());
-    assert_eq!(reply.body["request_id"], "evt-clients-update-action-successful", "an envelope, never an invocation error");
+    assert_eq!(
+        reply.body["request_id"], "evt-clients-update-action-successful",
+        "an envelope, never an invocation error"
+    );
     function.wait_for_log("for the panic", |l| {
         l["fields"]["event"] == "request" && l["fields"]["status"] == "application-crash"
     });
 
     let next = base64(&json!({"token": "demo-employee-token", "first_name": "Ada"}));
     let reply = function.invoke(&update_event("clients-update.missing-param.json", next));
-    assert_eq!(reply.body["status"], "missing-param", "the same process answers the next invocation: {}", function.output());
+    assert_eq!(
+        reply.body["status"],
+        "missing-param",
+        "the same process answers the next invocation: {}",
+        function.output()
+    );
     assert_eq!(reply.body["request_id"], "evt-clients-update-missing-param");
 }

@@ -34,7 +34,11 @@ pub fn route(ctx: Context<'_>) -> BoxFuture<'_, RouteResult> {
 async fn update(ctx: Context<'_>) -> RouteResult {
     let params = params::read(PARAMS, ctx.body)?;
     if params.contains("current_password") && !params.contains("password") {
-        return Err(RouteError::param(Status::InvalidParam, "current_password", "This param is accepted only with 'password'."));
+        return Err(RouteError::param(
+            Status::InvalidParam,
+            "current_password",
+            "This param is accepted only with 'password'.",
+        ));
     }
     // Stage 14: every role may use the route; an application needs the permission.
     if ctx.caller.application().is_some() && !ctx.caller.application_may(RouteId::ClientsUpdate) {
@@ -134,14 +138,22 @@ fn refuse_denied(caller: &Caller, params: &Params, target: Option<&Client>) -> R
 
 /// Checks a password change and hashes the new password (off the async threads: Argon2 takes
 /// tens of milliseconds and 19 MiB).
-async fn password_change(ctx: &Context<'_>, params: &Params, client: &Client) -> Result<Option<PasswordChange>, RouteError> {
+async fn password_change(
+    ctx: &Context<'_>,
+    params: &Params,
+    client: &Client,
+) -> Result<Option<PasswordChange>, RouteError> {
     let Some(new_password) = params.str("password") else { return Ok(None) };
     let user = match client.user_id {
         Some(uid) => ctx.deps.store.user(uid).await?,
         None => None,
     };
     let Some(user) = user else {
-        return Err(RouteError::param(Status::InvalidParam, "password", "This client has no user to set a password for."));
+        return Err(RouteError::param(
+            Status::InvalidParam,
+            "password",
+            "This client has no user to set a password for.",
+        ));
     };
     let own_user = ctx.caller.user().is_some_and(|u| u.id == user.id);
     if own_user {
@@ -155,7 +167,11 @@ async fn password_change(ctx: &Context<'_>, params: &Params, client: &Client) ->
         let (current, stored) = (current.to_string(), user.password_hash.clone());
         let matches = blocking(move || stored.is_some_and(|h| verify_password(&current, &h))).await;
         if !matches {
-            return Err(RouteError::param(Status::InvalidParam, "current_password", "This is not the current password."));
+            return Err(RouteError::param(
+                Status::InvalidParam,
+                "current_password",
+                "This is not the current password.",
+            ));
         }
     }
     let new_password = new_password.to_string();

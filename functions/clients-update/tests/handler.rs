@@ -7,10 +7,10 @@
 
 use std::sync::atomic::Ordering::SeqCst;
 
-use std::collections::HashSet;
-use std::sync::Arc;
 use lambda_http::http::Method;
 use serde_json::{json, Value};
+use std::collections::HashSet;
+use std::sync::Arc;
 use test_support::{base64, request, Reply, TestApp};
 use time::Duration;
 
@@ -72,12 +72,13 @@ async fn application_needs_the_route_permission(app: TestApp) {
 
 async fn roles_may_not_write_some_params(app: TestApp) {
     let r = update(&app, as_(ADA, 100, json!({"employee_notes": "x", "phone": "1", "active": false}))).await;
-    assert_eq!((r.status(), r.error_params()), ("permission-denied", vec!["active".to_string(), "employee_notes".to_string()]));
-    let r = update(
-        &app,
-        as_(LIAISON, 100, json!({"password": "new password 1", "active": true, "employee_notes": "x"})),
-    )
-    .await;
+    assert_eq!(
+        (r.status(), r.error_params()),
+        ("permission-denied", vec!["active".to_string(), "employee_notes".to_string()])
+    );
+    let r =
+        update(&app, as_(LIAISON, 100, json!({"password": "new password 1", "active": true, "employee_notes": "x"})))
+            .await;
     assert_eq!(
         (r.status(), r.error_params()),
         ("permission-denied", vec!["password".to_string(), "active".to_string(), "employee_notes".to_string()])
@@ -97,12 +98,17 @@ async fn roles_may_not_write_some_params(app: TestApp) {
 async fn a_user_with_two_roles_writes_with_the_roles_that_see_the_client(app: TestApp) {
     // User 15 is client 103 (entity 6) and a liaison for entity 5.
     const TWO: &str = "demo-two-roles-token";
-    let r = update(&app, as_(TWO, 103, json!({"password": "new two hats", "current_password": "two hats password"}))).await;
+    let r =
+        update(&app, as_(TWO, 103, json!({"password": "new two hats", "current_password": "two hats password"}))).await;
     assert_eq!(r.status(), "action-successful", "as the client: {}", r.body);
     let r = update(&app, as_(TWO, 100, json!({"password": "not yours to set"}))).await;
     assert_eq!((r.status(), r.error_params()), ("permission-denied", vec!["password".to_string()]), "as the liaison");
     assert_eq!(update(&app, as_(TWO, 100, json!({"phone": "1"}))).await.status(), "action-successful");
-    assert_eq!(update(&app, as_(TWO, 101, json!({"phone": "1"}))).await.error_params(), ["id"], "neither role sees 101");
+    assert_eq!(
+        update(&app, as_(TWO, 101, json!({"phone": "1"}))).await.error_params(),
+        ["id"],
+        "neither role sees 101"
+    );
     let r = update(&app, as_(TWO, 103, json!({"active": false}))).await;
     assert_eq!((r.status(), r.error_params()), ("permission-denied", vec!["active".to_string()]));
 }
@@ -126,9 +132,19 @@ async fn unknown_missing_and_invalid_params_are_all_named(app: TestApp) {
         (r.status(), r.error_params()),
         (
             "invalid-param",
-            ["view", "session_view", "first_name", "email", "phone", "active", "assistant_emails", "bio", "use_display_name"]
-                .map(String::from)
-                .to_vec()
+            [
+                "view",
+                "session_view",
+                "first_name",
+                "email",
+                "phone",
+                "active",
+                "assistant_emails",
+                "bio",
+                "use_display_name"
+            ]
+            .map(String::from)
+            .to_vec()
         )
     );
     assert_eq!(r.body["message"], "The param 'view' is invalid.");
@@ -154,19 +170,27 @@ async fn lengths_count_characters_and_text_fields_allow_line_breaks(app: TestApp
     assert_eq!(r.error_params(), ["first_name"]);
     let r = update(&app, as_(EMPLOYEE, 100, json!({"phone": "1\n2"}))).await;
     assert_eq!(r.error_params(), ["phone"]);
-    let r = update(&app, as_(EMPLOYEE, 100, json!({"first_name": "  Ada  ", "employee_notes": "x".repeat(10_000)}))).await;
+    let r =
+        update(&app, as_(EMPLOYEE, 100, json!({"first_name": "  Ada  ", "employee_notes": "x".repeat(10_000)}))).await;
     assert_eq!(r.body["data"]["first_name"], "Ada", "strings are trimmed");
 }
 
 async fn null_or_empty_clears_optional_fields_only(app: TestApp) {
     let r = update(
         &app,
-        as_(EMPLOYEE, 100, json!({"phone": null, "realtor_license": "", "bio": "  ", "assistant_emails": "a@b.co",
-                                  "view": "client_read"})),
+        as_(
+            EMPLOYEE,
+            100,
+            json!({"phone": null, "realtor_license": "", "bio": "  ", "assistant_emails": "a@b.co",
+                                  "view": "client_read"}),
+        ),
     )
     .await;
     let d = &r.body["data"];
-    assert_eq!((d["phone"].clone(), d["realtor_license"].clone(), d["bio"].clone()), (Value::Null, Value::Null, Value::Null));
+    assert_eq!(
+        (d["phone"].clone(), d["realtor_license"].clone(), d["bio"].clone()),
+        (Value::Null, Value::Null, Value::Null)
+    );
     for clear in [json!(null), json!(""), json!([])] {
         let r = update(&app, as_(EMPLOYEE, 100, json!({"assistant_emails": clear, "view": "client_read"}))).await;
         assert_eq!(r.body["data"]["assistant_emails"], json!([]), "{clear}");
@@ -181,8 +205,12 @@ async fn null_or_empty_clears_optional_fields_only(app: TestApp) {
 async fn email_lists_take_arrays_or_comma_strings(app: TestApp) {
     let r = update(
         &app,
-        as_(EMPLOYEE, 100, json!({"assistant_emails": " Desk@Ada.example, ,desk@ada.example,help@ada.example ",
-                                  "additional_emails": ["x@y.io", "X@Y.IO"], "view": "planox_client_read_preferences"})),
+        as_(
+            EMPLOYEE,
+            100,
+            json!({"assistant_emails": " Desk@Ada.example, ,desk@ada.example,help@ada.example ",
+                                  "additional_emails": ["x@y.io", "X@Y.IO"], "view": "planox_client_read_preferences"}),
+        ),
     )
     .await;
     assert_eq!(r.body["data"]["assistant_emails"], json!(["Desk@Ada.example", "help@ada.example"]));
@@ -197,7 +225,9 @@ async fn email_lists_take_arrays_or_comma_strings(app: TestApp) {
 async fn only_sent_fields_change(app: TestApp) {
     let before = read(&app, 100).await;
     app.clock.advance(Duration::minutes(5));
-    let r = update(&app, as_(EMPLOYEE, 100, json!({"bio": "New bio", "use_display_phone": "true", "view": "client_read"}))).await;
+    let r =
+        update(&app, as_(EMPLOYEE, 100, json!({"bio": "New bio", "use_display_phone": "true", "view": "client_read"})))
+            .await;
     let after = &r.body["data"];
     for (key, value) in before.as_object().unwrap() {
         match key.as_str() {
@@ -245,15 +275,29 @@ async fn update_in_parallel(app: &Arc<TestApp>, bodies: Vec<Value>) -> Vec<Reply
 
 /// Sixteen text fields of one client, each written by a request of its own.
 const RACING_FIELDS: [&str; 16] = [
-    "phone", "bio", "realtor_license", "assistant_phone", "display_phone", "branding_name", "branding_city",
-    "assistant_first_name", "assistant_last_name", "employee_notes", "display_name", "branding_website",
-    "branding_notes", "branding_phone", "branding_address", "branding_address2",
+    "phone",
+    "bio",
+    "realtor_license",
+    "assistant_phone",
+    "display_phone",
+    "branding_name",
+    "branding_city",
+    "assistant_first_name",
+    "assistant_last_name",
+    "employee_notes",
+    "display_name",
+    "branding_website",
+    "branding_notes",
+    "branding_phone",
+    "branding_address",
+    "branding_address2",
 ];
 
 async fn concurrent_updates_of_different_fields_all_survive(app: TestApp) {
     let app = Arc::new(app);
     for round in 0..RACE_ROUNDS {
-        let bodies = RACING_FIELDS.iter().map(|f| as_(EMPLOYEE, 100, json!({ (*f): format!("{f}-{round}") }))).collect();
+        let bodies =
+            RACING_FIELDS.iter().map(|f| as_(EMPLOYEE, 100, json!({ (*f): format!("{f}-{round}") }))).collect();
         for r in update_in_parallel(&app, bodies).await {
             assert_eq!(r.status(), "action-successful", "{}", r.body);
         }
@@ -320,16 +364,22 @@ async fn an_email_change_notifies_the_old_address(app: TestApp) {
 async fn own_password_change_needs_the_current_password(app: TestApp) {
     let r = update(&app, as_(ADA, 100, json!({"password": "brand new secret"}))).await;
     assert_eq!((r.status(), r.error_params()), ("missing-param", vec!["current_password".to_string()]));
-    let r = update(&app, as_(ADA, 100, json!({"password": "brand new secret", "current_password": "wrong guess"}))).await;
+    let r =
+        update(&app, as_(ADA, 100, json!({"password": "brand new secret", "current_password": "wrong guess"}))).await;
     assert_eq!((r.status(), r.error_params()), ("invalid-param", vec!["current_password".to_string()]));
     let r = update(&app, as_(ADA, 100, json!({"current_password": "correct horse battery"}))).await;
     assert_eq!((r.status(), r.error_params()), ("invalid-param", vec!["current_password".to_string()]));
     assert!(app.notifier.emails().is_empty());
-    let r = update(&app, as_(ADA, 100, json!({"password": "brand new secret", "current_password": "correct horse battery"}))).await;
+    let r = update(
+        &app,
+        as_(ADA, 100, json!({"password": "brand new secret", "current_password": "correct horse battery"})),
+    )
+    .await;
     assert_eq!(r.status(), "action-successful", "{}", r.body);
     assert!(!r.body.to_string().contains("brand new secret") && !r.body.to_string().contains("argon2"));
     // The new password is now the current one.
-    let r = update(&app, as_(ADA, 100, json!({"password": "third secret!", "current_password": "brand new secret"}))).await;
+    let r =
+        update(&app, as_(ADA, 100, json!({"password": "third secret!", "current_password": "brand new secret"}))).await;
     assert_eq!(r.status(), "action-successful");
 }
 
@@ -339,7 +389,11 @@ async fn password_rules(app: TestApp) {
         assert_eq!((r.status(), r.error_params()), ("invalid-param", vec!["password".to_string()]));
     }
     let r = update(&app, as_(EMPLOYEE, 102, json!({"password": "a fine password"}))).await;
-    assert_eq!((r.status(), r.error_params()), ("invalid-param", vec!["password".to_string()]), "client 102 has no user");
+    assert_eq!(
+        (r.status(), r.error_params()),
+        ("invalid-param", vec!["password".to_string()]),
+        "client 102 has no user"
+    );
     for token in [EMPLOYEE, APP] {
         let r = update(&app, as_(token, 101, json!({"password": format!("set by {token}")}))).await;
         assert_eq!(r.status(), "action-successful", "{token} needs no current password");
@@ -347,10 +401,18 @@ async fn password_rules(app: TestApp) {
 }
 
 async fn a_password_change_revokes_every_other_session_of_the_user(app: TestApp) {
-    let r = update(&app, as_(ADA, 100, json!({"password": "brand new secret", "current_password": "correct horse battery"}))).await;
+    let r = update(
+        &app,
+        as_(ADA, 100, json!({"password": "brand new secret", "current_password": "correct horse battery"})),
+    )
+    .await;
     assert_eq!(r.status(), "action-successful");
     assert_eq!(update(&app, as_("demo-client-phone-token", 100, json!({}))).await.status(), "invalid-token");
-    assert_eq!(update(&app, as_(ADA, 100, json!({}))).await.status(), "action-successful", "the caller's own session stays");
+    assert_eq!(
+        update(&app, as_(ADA, 100, json!({}))).await.status(),
+        "action-successful",
+        "the caller's own session stays"
+    );
     let sent = app.notifier.emails();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].to, "ada@example.com");
@@ -363,7 +425,8 @@ async fn a_password_change_revokes_every_other_session_of_the_user(app: TestApp)
 }
 
 async fn email_and_password_change_send_both_messages(app: TestApp) {
-    let r = update(&app, as_(EMPLOYEE, 101, json!({"email": "grace@navy.example", "password": "a new password"}))).await;
+    let r =
+        update(&app, as_(EMPLOYEE, 101, json!({"email": "grace@navy.example", "password": "a new password"}))).await;
     assert_eq!(r.status(), "action-successful");
     let to: Vec<String> = app.notifier.emails().into_iter().map(|e| e.to).collect();
     assert_eq!(to, ["grace@example.com", "grace@navy.example"]);
@@ -390,38 +453,106 @@ fn keys(list: &[&str]) -> Vec<String> {
 }
 
 const EVERY_CLIENT_FIELD: &[&str] = &[
-    "id", "user_id", "entity_id", "contract_type", "first_name", "last_name", "email", "phone", "active",
-    "assistant_first_name", "assistant_last_name", "assistant_phone", "assistant_emails", "additional_emails",
-    "employee_notes", "realtor_license", "bio", "display_name", "use_display_name", "display_email",
-    "use_display_email", "display_phone", "use_display_phone", "branding_name", "branding_website",
-    "branding_notes", "branding_phone", "branding_address", "branding_address2", "branding_city",
-    "branding_province_iso", "branding_postal_code", "use_parent_branding", "created_at", "updated_at",
+    "id",
+    "user_id",
+    "entity_id",
+    "contract_type",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "active",
+    "assistant_first_name",
+    "assistant_last_name",
+    "assistant_phone",
+    "assistant_emails",
+    "additional_emails",
+    "employee_notes",
+    "realtor_license",
+    "bio",
+    "display_name",
+    "use_display_name",
+    "display_email",
+    "use_display_email",
+    "display_phone",
+    "use_display_phone",
+    "branding_name",
+    "branding_website",
+    "branding_notes",
+    "branding_phone",
+    "branding_address",
+    "branding_address2",
+    "branding_city",
+    "branding_province_iso",
+    "branding_postal_code",
+    "use_parent_branding",
+    "created_at",
+    "updated_at",
 ];
 
 async fn each_view_has_exactly_its_fields(app: TestApp) {
     let cases: &[(&str, &[&str])] = &[
-        ("default", &["id", "first_name", "last_name", "email", "phone", "active", "entity_id", "created_at", "updated_at"]),
+        (
+            "default",
+            &["id", "first_name", "last_name", "email", "phone", "active", "entity_id", "created_at", "updated_at"],
+        ),
         ("client_read", EVERY_CLIENT_FIELD),
         (
             "planox_client_read_profile",
-            &["id", "first_name", "last_name", "email", "phone", "realtor_license", "bio", "assistant_first_name",
-              "assistant_last_name", "assistant_phone"],
+            &[
+                "id",
+                "first_name",
+                "last_name",
+                "email",
+                "phone",
+                "realtor_license",
+                "bio",
+                "assistant_first_name",
+                "assistant_last_name",
+                "assistant_phone",
+            ],
         ),
         (
             "planox_client_read_tours",
-            &["id", "display_name", "use_display_name", "display_email", "use_display_email", "display_phone",
-              "use_display_phone", "tour_contact"],
+            &[
+                "id",
+                "display_name",
+                "use_display_name",
+                "display_email",
+                "use_display_email",
+                "display_phone",
+                "use_display_phone",
+                "tour_contact",
+            ],
         ),
         (
             "planox_client_read_branding",
-            &["id", "branding_name", "branding_website", "branding_notes", "branding_phone", "branding_address",
-              "branding_address2", "branding_city", "branding_province_iso", "branding_postal_code",
-              "use_parent_branding", "branding"],
+            &[
+                "id",
+                "branding_name",
+                "branding_website",
+                "branding_notes",
+                "branding_phone",
+                "branding_address",
+                "branding_address2",
+                "branding_city",
+                "branding_province_iso",
+                "branding_postal_code",
+                "use_parent_branding",
+                "branding",
+            ],
         ),
         (
             "planox_client_read_preferences",
-            &["id", "assistant_emails", "additional_emails", "use_display_name", "use_display_email",
-              "use_display_phone", "use_parent_branding"],
+            &[
+                "id",
+                "assistant_emails",
+                "additional_emails",
+                "use_display_name",
+                "use_display_email",
+                "use_display_phone",
+                "use_parent_branding",
+            ],
         ),
         ("contract_type_view", &["id", "contract_type", "entity_id"]),
     ];
@@ -456,11 +587,18 @@ async fn timestamps_and_absent_values(app: TestApp) {
 async fn tour_contact_prefers_display_values_that_are_on_and_set(app: TestApp) {
     // Ada: use_display_name on with "Ada L."; use_display_email on but no display_email.
     let r = update(&app, as_(EMPLOYEE, 100, json!({"view": "planox_client_read_tours"}))).await;
-    assert_eq!(r.body["data"]["tour_contact"], json!({"name": "Ada L.", "email": "ada@example.com", "phone": "303-555-0100"}));
+    assert_eq!(
+        r.body["data"]["tour_contact"],
+        json!({"name": "Ada L.", "email": "ada@example.com", "phone": "303-555-0100"})
+    );
     let r = update(
         &app,
-        as_(EMPLOYEE, 100, json!({"view": "planox_client_read_tours", "display_email": "tours@ada.example",
-                                  "display_phone": "720-555-0000", "use_display_name": false})),
+        as_(
+            EMPLOYEE,
+            100,
+            json!({"view": "planox_client_read_tours", "display_email": "tours@ada.example",
+                                  "display_phone": "720-555-0000", "use_display_name": false}),
+        ),
     )
     .await;
     assert_eq!(
@@ -478,12 +616,21 @@ async fn branding_comes_from_the_entity_or_the_client(app: TestApp) {
                "address": "9 Peak Rd", "address2": "Suite 2", "city": "Boulder", "province_iso": "CO",
                "postal_code": "80301"})
     );
-    let r = update(&app, as_(EMPLOYEE, 100, json!({"view": "planox_client_read_branding", "branding_city": "Golden"}))).await;
+    let r = update(&app, as_(EMPLOYEE, 100, json!({"view": "planox_client_read_branding", "branding_city": "Golden"})))
+        .await;
     let b = &r.body["data"]["branding"];
-    assert_eq!((b["source"].clone(), b["name"].clone(), b["city"].clone()), (json!("client"), json!("Ada Homes"), json!("Golden")));
+    assert_eq!(
+        (b["source"].clone(), b["name"].clone(), b["city"].clone()),
+        (json!("client"), json!("Ada Homes"), json!("Golden"))
+    );
     // Switching parent branding on takes effect in the same response.
-    let r = update(&app, as_(EMPLOYEE, 102, json!({"view": "planox_client_read_branding", "use_parent_branding": true}))).await;
-    assert_eq!((r.body["data"]["branding"]["source"].clone(), r.body["data"]["branding"]["name"].clone()), (json!("entity"), json!("Acme Realty")));
+    let r =
+        update(&app, as_(EMPLOYEE, 102, json!({"view": "planox_client_read_branding", "use_parent_branding": true})))
+            .await;
+    assert_eq!(
+        (r.body["data"]["branding"]["source"].clone(), r.body["data"]["branding"]["name"].clone()),
+        (json!("entity"), json!("Acme Realty"))
+    );
 }
 
 test_support::store_suite!(

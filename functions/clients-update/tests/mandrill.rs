@@ -31,7 +31,8 @@ async fn an_email_change_is_sent_to_the_old_address(mut app: TestApp) {
 async fn a_failed_send_keeps_the_saved_change(mut app: TestApp) {
     let fake = FakeMandrill::start(FakeReply::Http(500)).await;
     app.deps.notifier = fake.notifier("md-key");
-    let r = update(&app, json!({"token": "demo-employee-token", "id": 100, "email": "ada@kept.example", "phone": "1"})).await;
+    let r = update(&app, json!({"token": "demo-employee-token", "id": 100, "email": "ada@kept.example", "phone": "1"}))
+        .await;
     assert_eq!((r.status(), r.code), ("mandrill-email-failed", 500));
     assert_eq!(r.body["data"]["email"], "ada@kept.example", "data holds the saved record");
     assert_eq!(email_of(&app, 100).await, "ada@kept.example");
@@ -54,7 +55,8 @@ async fn a_failed_send_keeps_the_saved_change(mut app: TestApp) {
 
 async fn secrets_manager_is_asked_only_when_an_email_is_sent(mut app: TestApp) {
     let fake = FakeMandrill::start(FakeReply::Recipients("sent")).await;
-    let unreachable = SecretKey::new("prod/mandrill".into(), Some("http://127.0.0.1:9".into()), std::time::Duration::from_secs(300));
+    let unreachable =
+        SecretKey::new("prod/mandrill".into(), Some("http://127.0.0.1:9".into()), std::time::Duration::from_secs(300));
     let config = MandrillConfig { api_url: fake.url.clone(), ..MandrillConfig::default() };
     app.deps.notifier = std::sync::Arc::new(MandrillNotifier::new(config, KeySource::Secret(unreachable)));
     let r = update(&app, json!({"token": "demo-employee-token", "id": 100, "phone": "720-555-0000"})).await;

@@ -779,7 +779,9 @@ async fn parallel_creates_with_one_slug_let_exactly_one_succeed(app: TestApp) {
     let mut emails_sent = 0;
     for round in 0..RACE_ROUNDS {
         let slug = format!("pine-{round}");
-        let bodies = (0..20).map(|n| with(json!({"entity_slug": slug, "email": format!("office{n}-{round}@pine.example")}))).collect();
+        let bodies = (0..20)
+            .map(|n| with(json!({"entity_slug": slug, "email": format!("office{n}-{round}@pine.example")})))
+            .collect();
         let replies = create_in_parallel(&app, bodies).await;
         let winners: Vec<&Reply> = replies.iter().filter(|r| r.status() == "action-successful").collect();
         assert_eq!(winners.len(), 1, "round {round}: {:?}", replies.iter().map(Reply::status).collect::<Vec<_>>());
@@ -802,7 +804,11 @@ async fn parallel_creates_with_one_email_let_exactly_one_succeed(app: TestApp) {
     for round in 0..RACE_ROUNDS {
         let bodies = (0..20)
             .map(|n| {
-                let email = if n % 2 == 0 { format!("office-{round}@pine.example") } else { format!("OFFICE-{round}@Pine.Example") };
+                let email = if n % 2 == 0 {
+                    format!("office-{round}@pine.example")
+                } else {
+                    format!("OFFICE-{round}@Pine.Example")
+                };
                 with(json!({"entity_slug": format!("pine-{n}-{round}"), "email": email}))
             })
             .collect();

@@ -35,7 +35,11 @@ async fn a_failed_send_keeps_the_new_entity(mut app: TestApp) {
     let stored = app.deps.store.entity(id).await.unwrap().expect("saved");
     assert_eq!(stored.entity_slug, "spruce");
     fake.set_reply(FakeReply::Recipients("sent"));
-    assert_eq!(create(&app, body("spruce")).await.error_params(), ["entity_slug", "email"], "do not retry: it was saved");
+    assert_eq!(
+        create(&app, body("spruce")).await.error_params(),
+        ["entity_slug", "email"],
+        "do not retry: it was saved"
+    );
 }
 
 async fn a_slow_mandrill_is_given_up_on_after_three_seconds(mut app: TestApp) {

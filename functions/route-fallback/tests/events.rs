@@ -12,7 +12,9 @@ async fn every_event_answers_its_status() {
 
 #[test]
 fn even_a_known_route_path_is_route_non_existent_here() {
-    for (method, path) in [(Method::PUT, "/api/v1/clients/update"), (Method::DELETE, "/"), (Method::GET, "/api/v1/clients/update/")] {
+    for (method, path) in
+        [(Method::PUT, "/api/v1/clients/update"), (Method::DELETE, "/"), (Method::GET, "/api/v1/clients/update/")]
+    {
         let r = Reply::from_response(route_fallback::handle(&request(method, path, None, "junk")));
         assert_eq!((r.status(), r.code), ("route-non-existent", 500));
         assert_eq!(r.body["data"], serde_json::Value::Null);

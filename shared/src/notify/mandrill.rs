@@ -128,12 +128,16 @@ fn tls_config() -> Option<rustls::ClientConfig> {
 
 /// 200 with a result for every recipient, each `sent`, `queued` or `scheduled`.
 fn check_answer(bytes: &[u8]) -> Result<(), NotifyError> {
-    let answer: Value = serde_json::from_slice(bytes).map_err(|_| NotifyError("Mandrill answered with no JSON".into()))?;
+    let answer: Value =
+        serde_json::from_slice(bytes).map_err(|_| NotifyError("Mandrill answered with no JSON".into()))?;
     if answer.get("status").and_then(Value::as_str) == Some("error") {
         let name = answer.get("name").and_then(Value::as_str).unwrap_or("unknown");
         return Err(NotifyError(format!("Mandrill error {name}")));
     }
-    let results = answer.as_array().filter(|r| !r.is_empty()).ok_or_else(|| NotifyError("Mandrill answered with no results".into()))?;
+    let results = answer
+        .as_array()
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| NotifyError("Mandrill answered with no results".into()))?;
     for result in results {
         let status = result.get("status").and_then(Value::as_str).unwrap_or("");
         if !ACCEPTED.contains(&status) {
@@ -162,11 +166,14 @@ mod tests {
     fn answers() {
         assert!(check_answer(br#"[{"email":"a@b.co","status":"sent"}]"#).is_ok());
         assert!(check_answer(br#"[{"status":"queued"},{"status":"scheduled"}]"#).is_ok());
-        let err = check_answer(br#"[{"status":"sent"},{"status":"rejected","reject_reason":"hard-bounce"}]"#).unwrap_err();
+        let err =
+            check_answer(br#"[{"status":"sent"},{"status":"rejected","reject_reason":"hard-bounce"}]"#).unwrap_err();
         assert_eq!(err.0, "recipient rejected hard-bounce");
         assert!(check_answer(br#"[{"status":"invalid"}]"#).is_err());
         assert!(check_answer(br#"[]"#).is_err());
-        assert!(check_answer(br#"{"status":"error","code":-1,"name":"Invalid_Key","message":"Invalid API key"}"#).is_err());
+        assert!(
+            check_answer(br#"{"status":"error","code":-1,"name":"Invalid_Key","message":"Invalid API key"}"#).is_err()
+        );
         assert!(check_answer(b"<html>").is_err());
     }
 }

@@ -81,7 +81,8 @@ pub fn html_escape(s: &str) -> String {
     out
 }
 
-const DISPUTE: &str = "If you did not make this change, contact PlanOmatic support right away at support@planomatic.com.";
+const DISPUTE: &str =
+    "If you did not make this change, contact PlanOmatic support right away at support@planomatic.com.";
 
 fn email(to: &str, subject: &str, lines: &[String]) -> Email {
     let text = format!("{}\n\n{DISPUTE}\n", lines.join("\n\n"));
@@ -118,7 +119,10 @@ pub fn entity_created(entity: &Entity) -> Email {
         "Your company was created on PlanOmatic",
         &[
             format!("Hello {},", entity.name),
-            format!("The company \"{}\" ({}) was created on PlanOmatic with this email address.", entity.name, entity.entity_slug),
+            format!(
+                "The company \"{}\" ({}) was created on PlanOmatic with this email address.",
+                entity.name, entity.entity_slug
+            ),
         ],
     )
 }

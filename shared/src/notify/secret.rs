@@ -21,7 +21,11 @@ pub enum KeySource {
 
 impl KeySource {
     /// The secret wins when both are set; with neither there is no key (log-only mode).
-    pub fn choose(secret_id: Option<String>, api_key: Option<String>, secrets_endpoint: Option<String>) -> Option<KeySource> {
+    pub fn choose(
+        secret_id: Option<String>,
+        api_key: Option<String>,
+        secrets_endpoint: Option<String>,
+    ) -> Option<KeySource> {
         match (secret_id, api_key) {
             (Some(id), _) => Some(KeySource::Secret(SecretKey::new(id, secrets_endpoint, KEY_CACHE))),
             (None, Some(key)) => Some(KeySource::Static(key)),
@@ -89,8 +93,13 @@ mod tests {
     #[test]
     fn the_secret_wins_over_the_plain_key() {
         let some = |s: &str| Some(s.to_string());
-        assert!(matches!(KeySource::choose(some("prod/mandrill"), some("local-key"), None), Some(KeySource::Secret(_))));
-        assert!(matches!(KeySource::choose(None, some("local-key"), None), Some(KeySource::Static(k)) if k == "local-key"));
+        assert!(matches!(
+            KeySource::choose(some("prod/mandrill"), some("local-key"), None),
+            Some(KeySource::Secret(_))
+        ));
+        assert!(
+            matches!(KeySource::choose(None, some("local-key"), None), Some(KeySource::Static(k)) if k == "local-key")
+        );
         assert!(KeySource::choose(None, None, None).is_none());
     }
 }

@@ -7,6 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+use super::seed::{self, Record};
 use super::*;
 use crate::model::Integration;
 
@@ -18,13 +19,47 @@ struct State {
     sessions: HashMap<String, Session>,
     clients: BTreeMap<u64, Client>,
     entities: BTreeMap<u64, Entity>,
-    /// Lowercased email → client id: the uniqueness guard.
-    client_emails: HashMap<String, u64>,
-    entity_slugs: HashMap<String, u64>,
-    entity_emails: HashMap<String, u64>,
+    /// Each unique value (client email, entity slug and email) → the id that holds it.
+    guards: HashMap<Guard, u64>,
     last_entity_id: u64,
     routes: BTreeMap<String, RegistryRecord>,
     services: BTreeMap<String, RegistryRecord>,
+}
+
+impl State {
+    /// The guards of the record `record` replaces.
+    fn previous_guards(&self, record: Record<'_>) -> Vec<(Guard, u64)> {
+        let previous = match record {
+            Record::Client(c) => self.clients.get(&c.id).map(Record::Client),
+            Record::Entity(e) => self.entities.get(&e.id).map(Record::Entity),
+            _ => None,
+        };
+        previous.map(|r| r.guards()).unwrap_or_default()
+    }
+
+    /// Writes `record`, replacing any record of the same key.
+    fn put(&mut self, record: Record<'_>) {
+        match record {
+            Record::Integration(i) => {
+                self.integrations.insert(i.id, i.clone());
+            }
+            Record::Application(a) => {
+                self.applications.insert(a.token_hash.clone(), a.clone());
+            }
+            Record::User(u) => {
+                self.users.insert(u.id, u.clone());
+            }
+            Record::Session(s) => {
+                self.sessions.insert(s.token_hash.clone(), s.clone());
+            }
+            Record::Client(c) => {
+                self.clients.insert(c.id, c.clone());
+            }
+            Record::Entity(e) => {
+                self.entities.insert(e.id, e.clone());
+            }
+        }
+    }
 }
 
 #[derive(Default)]
@@ -76,20 +111,21 @@ impl Store for MemoryStore {
 
     async fn update_client(&self, patch: &ClientPatch, scope: &ClientScope) -> Result<UpdatedClient, PatchError> {
         let mut state = self.lock();
-        let current = state.clients.get(&patch.client_id).filter(|c| scope.allows(c)).ok_or(PatchError::ClientNotFound)?;
+        let current =
+            state.clients.get(&patch.client_id).filter(|c| scope.allows(c)).ok_or(PatchError::ClientNotFound)?;
         let previous_email = current.email.clone();
-        let old_key = current.email.to_ascii_lowercase();
-        let new_key = patch.new_email().map(str::to_ascii_lowercase);
-        if let Some(key) = &new_key {
-            if state.client_emails.get(key).is_some_and(|owner| *owner != patch.client_id) {
+        let old_guard = Guard::client_email(&current.email);
+        let new_guard = patch.new_email().map(Guard::client_email);
+        if let Some(guard) = &new_guard {
+            if state.guards.get(guard).is_some_and(|owner| *owner != patch.client_id) {
                 return Err(PatchError::EmailTaken);
             }
         }
         let updated = patch.apply_to(current)?;
         // Every check has passed: write everything.
-        if let Some(key) = new_key {
-            state.client_emails.remove(&old_key);
-            state.client_emails.insert(key, patch.client_id);
+        if let Some(guard) = new_guard {
+            state.guards.remove(&old_guard);
+            state.guards.insert(guard, patch.client_id);
         }
         if let Some(change) = &patch.password {
             if let Some(user) = state.users.get_mut(&change.user_id) {
@@ -112,18 +148,18 @@ impl Store for MemoryStore {
         if !state.integrations.contains_key(&draft.integration_id) {
             return Err(CreateError::IntegrationNotFound);
         }
-        let slug_key = draft.entity_slug.clone();
-        let email_key = draft.email.to_ascii_lowercase();
-        let slug_taken = state.entity_slugs.contains_key(&slug_key);
-        let email_taken = state.entity_emails.contains_key(&email_key);
+        let slug_guard = Guard::entity_slug(&draft.entity_slug);
+        let email_guard = Guard::entity_email(&draft.email);
+        let slug_taken = state.guards.contains_key(&slug_guard);
+        let email_taken = state.guards.contains_key(&email_guard);
         if slug_taken || email_taken {
             return Err(CreateError::Taken { slug_taken, email_taken });
         }
         state.last_entity_id += 1;
         let id = state.last_entity_id;
         let entity = draft.to_entity(id);
-        state.entity_slugs.insert(slug_key, id);
-        state.entity_emails.insert(email_key, id);
+        state.guards.insert(slug_guard, id);
+        state.guards.insert(email_guard, id);
         state.entities.insert(id, entity.clone());
         Ok(entity)
     }
@@ -136,7 +172,12 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn put_registry_record(&self, kind: RecordKind, record: &RegistryRecord, only_if_missing: bool) -> StoreResult<bool> {
+    async fn put_registry_record(
+        &self,
+        kind: RecordKind,
+        record: &RegistryRecord,
+        only_if_missing: bool,
+    ) -> StoreResult<bool> {
         let mut state = self.lock();
         let records = match kind {
             RecordKind::Route => &mut state.routes,
@@ -150,38 +191,17 @@ impl Store for MemoryStore {
     }
 
     async fn load_fixture(&self, fixture: &Fixture) -> StoreResult<()> {
+        let plan = seed::plan(fixture);
         let mut state = self.lock();
-        for i in &fixture.integrations {
-            state.integrations.insert(i.id, i.clone());
-        }
-        for a in &fixture.applications {
-            state.applications.insert(a.token_hash.clone(), a.clone());
-        }
-        for u in &fixture.users {
-            state.users.insert(u.id, u.clone());
-        }
-        for s in &fixture.sessions {
-            state.sessions.insert(s.token_hash.clone(), s.clone());
-        }
-        for c in &fixture.clients {
-            if let Some(old) = state.clients.get(&c.id) {
-                let old_key = old.email.to_ascii_lowercase();
-                state.client_emails.remove(&old_key);
+        for record in plan.records {
+            let guards = record.guards();
+            for stale in seed::released(state.previous_guards(record), &guards) {
+                state.guards.remove(&stale);
             }
-            state.client_emails.insert(c.email.to_ascii_lowercase(), c.id);
-            state.clients.insert(c.id, c.clone());
+            state.guards.extend(guards);
+            state.put(record);
         }
-        for e in &fixture.entities {
-            if let Some(old) = state.entities.get(&e.id) {
-                let (slug, email) = (old.entity_slug.clone(), old.email.to_ascii_lowercase());
-                state.entity_slugs.remove(&slug);
-                state.entity_emails.remove(&email);
-            }
-            state.entity_slugs.insert(e.entity_slug.clone(), e.id);
-            state.entity_emails.insert(e.email.to_ascii_lowercase(), e.id);
-            state.entities.insert(e.id, e.clone());
-            state.last_entity_id = state.last_entity_id.max(e.id);
-        }
+        state.last_entity_id = state.last_entity_id.max(plan.entity_counter_floor);
         Ok(())
     }
 }

@@ -6,6 +6,10 @@
 
 pub mod dynamodb;
 pub mod memory;
+pub mod seed;
+pub mod unique;
+
+pub use unique::{email_key, Guard};
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -15,15 +19,19 @@ use crate::client_fields::ClientField;
 use crate::fixture::Fixture;
 use crate::model::{Actor, Address, Application, Client, Entity, RegistryRecord, Session, User};
 
+/// Why a store call failed; the cause is kept as its source (an SDK error, a serde error, or a
+/// sentence where there is no error value), and its whole chain is in the message for the logs.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The store could not be reached or did not answer in time.
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
+    #[error("store unavailable: {}", crate::error::chain(.0.as_ref()))]
+    Unavailable(#[source] BoxError),
     /// The store answered with something this code cannot read.
-    #[error("store returned an unreadable record: {0}")]
-    Corrupt(String),
+    #[error("store returned an unreadable record: {}", crate::error::chain(.0.as_ref()))]
+    Corrupt(#[source] BoxError),
 }
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -54,7 +62,7 @@ impl ClientPatch {
     pub fn apply_to(&self, client: &Client) -> StoreResult<Client> {
         let mut updated = client.clone();
         for (field, value) in self.sets() {
-            updated.set_field(field, &value).map_err(|e| StoreError::Corrupt(format!("client patch: {e}")))?;
+            updated.set_field(field, &value).map_err(|e| StoreError::Corrupt(format!("client patch: {e}").into()))?;
         }
         updated.updated_at = self.now;
         Ok(updated)
@@ -162,9 +170,7 @@ impl ClientScope {
     pub const ANY: ClientScope = ClientScope { any: true, own_client: None, entity_ids: Vec::new() };
 
     pub fn allows(&self, client: &Client) -> bool {
-        self.any
-            || self.own_client == Some(client.id)
-            || client.entity_id.is_some_and(|e| self.entity_ids.contains(&e))
+        self.any || self.own_client == Some(client.id) || client.entity_id.is_some_and(|e| self.entity_ids.contains(&e))
     }
 }
 
@@ -195,7 +201,12 @@ pub trait Store: Send + Sync {
     async fn registry(&self) -> StoreResult<RegistrySnapshot>;
     /// Writes one registry record; with `only_if_missing`, an existing record is left as it is.
     /// Returns whether it wrote.
-    async fn put_registry_record(&self, kind: RecordKind, record: &RegistryRecord, only_if_missing: bool) -> StoreResult<bool>;
+    async fn put_registry_record(
+        &self,
+        kind: RecordKind,
+        record: &RegistryRecord,
+        only_if_missing: bool,
+    ) -> StoreResult<bool>;
 
     /// Writes a checked fixture (docs/api.md#fixture-format); loading the same fixture twice is
     /// harmless.

@@ -13,7 +13,8 @@ use test_support::{base64, request, TestApp};
 fn handlers(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let app = rt.block_on(TestApp::memory());
-    let update_body = base64(&json!({"token": "demo-employee-token", "id": 100, "phone": "303-555-0199", "bio": "Bench"}));
+    let update_body =
+        base64(&json!({"token": "demo-employee-token", "id": 100, "phone": "303-555-0199", "bio": "Bench"}));
 
     c.bench_function("clients_update/plain_fields", |b| {
         b.to_async(&rt).iter(|| async {

@@ -53,7 +53,9 @@ impl OriginPattern {
             OriginPattern::Exact(exact) => origin == exact,
             OriginPattern::AnyPort { scheme_host } => match origin.strip_prefix(scheme_host.as_str()) {
                 Some("") => true,
-                Some(port) => port.strip_prefix(':').is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())),
+                Some(port) => {
+                    port.strip_prefix(':').is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                }
                 None => false,
             },
         }
@@ -185,7 +187,12 @@ mod tests {
 
     #[test]
     fn an_allowed_preflight_gets_the_templates_headers() {
-        let p = preflight(&default_policy(), "http://localhost:5173", "PUT", &[("access-control-request-headers", "Content-Type")]);
+        let p = preflight(
+            &default_policy(),
+            "http://localhost:5173",
+            "PUT",
+            &[("access-control-request-headers", "Content-Type")],
+        );
         assert_eq!(p.status, StatusCode::NO_CONTENT);
         let get = |name: &str| p.headers.get(name).map(|v| v.to_str().unwrap().to_string());
         assert_eq!(get("access-control-allow-origin").as_deref(), Some("http://localhost:5173"));
@@ -201,7 +208,12 @@ mod tests {
         let refused = [
             preflight(&policy, "http://localhost:5173", "PUT", &[]),
             preflight(&policy, "https://app.example.com", "DELETE", &[]),
-            preflight(&policy, "https://app.example.com", "POST", &[("access-control-request-headers", "content-type, authorization")]),
+            preflight(
+                &policy,
+                "https://app.example.com",
+                "POST",
+                &[("access-control-request-headers", "content-type, authorization")],
+            ),
         ];
         for p in refused {
             assert_eq!(p.status, StatusCode::NO_CONTENT);

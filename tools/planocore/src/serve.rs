@@ -33,7 +33,12 @@ struct Server {
     cors: CorsPolicy,
 }
 
-pub async fn run(addr: SocketAddr, seed: Option<PathBuf>, kind: StoreKind, cors_origins: &[String]) -> Result<(), String> {
+pub async fn run(
+    addr: SocketAddr,
+    seed: Option<PathBuf>,
+    kind: StoreKind,
+    cors_origins: &[String],
+) -> Result<(), String> {
     let cors = CorsPolicy::new(cors_origins).map_err(|e| format!("--cors-origin: {e}"))?;
     let store: Arc<dyn Store> = match kind {
         StoreKind::Memory => Arc::new(MemoryStore::new()),
@@ -43,7 +48,8 @@ pub async fn run(addr: SocketAddr, seed: Option<PathBuf>, kind: StoreKind, cors_
     match (&seed, kind) {
         (Some(path), _) => load_seed(store.as_ref(), path).await?,
         (None, StoreKind::Memory) => {
-            let fixture = shared::fixture::parse(DEMO_FIXTURE, time::OffsetDateTime::now_utc()).map_err(|e| e.to_string())?;
+            let fixture =
+                shared::fixture::parse(DEMO_FIXTURE, time::OffsetDateTime::now_utc()).map_err(|e| e.to_string())?;
             store.load_fixture(&fixture).await.map_err(|e| e.to_string())?;
             shared::registry::sync(store.as_ref(), false).await.map_err(|e| e.to_string())?;
         }

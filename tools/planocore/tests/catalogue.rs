@@ -7,8 +7,8 @@ use lambda_http::http::Method;
 use serde_json::json;
 use serde_norway::Value as Yaml;
 use shared::registry;
-use test_support::{base64, request, Reply, TestApp};
 use shared::RouteId;
+use test_support::{base64, request, Reply, TestApp};
 
 fn repo_file(path: &str) -> Yaml {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(path);
@@ -41,7 +41,13 @@ fn every_route_is_in_the_template() {
     let routes = template_routes();
     for route in RouteId::ALL {
         let found = routes.iter().any(|(m, p, _)| m == route.method().as_str() && p == route.path());
-        assert!(found, "{}: no HttpApi event {} {} in template.yaml: {routes:?}", route.name(), route.method(), route.path());
+        assert!(
+            found,
+            "{}: no HttpApi event {} {} in template.yaml: {routes:?}",
+            route.name(),
+            route.method(),
+            route.path()
+        );
     }
 }
 
@@ -61,8 +67,16 @@ async fn registry_sync_creates_every_route_and_its_service() {
     registry::sync(app.deps.store.as_ref(), false).await.unwrap();
     let snapshot = app.deps.store.registry().await.unwrap();
     for route in RouteId::ALL {
-        assert!(snapshot.routes.iter().any(|r| r.name == route.name() && r.deployed), "{}: no route record", route.name());
-        assert!(snapshot.services.iter().any(|s| s.name == route.service() && s.deployed), "{}: no service record", route.name());
+        assert!(
+            snapshot.routes.iter().any(|r| r.name == route.name() && r.deployed),
+            "{}: no route record",
+            route.name()
+        );
+        assert!(
+            snapshot.services.iter().any(|s| s.name == route.service() && s.deployed),
+            "{}: no service record",
+            route.name()
+        );
     }
 }
 
@@ -74,7 +88,12 @@ async fn planocore_serve_answers_every_route() {
         let body = if route.sensitive() { base64(&body) } else { body.to_string() };
         let req = request(route.method(), route.path(), Some("application/json"), body);
         let reply = Reply::from_response(planocore::handle(&app.deps, req).await);
-        assert_eq!(reply.status(), "invalid-token", "{}: planocore::handle does not route it to its handler", route.name());
+        assert_eq!(
+            reply.status(),
+            "invalid-token",
+            "{}: planocore::handle does not route it to its handler",
+            route.name()
+        );
     }
     let reply = Reply::from_response(planocore::handle(&app.deps, request(Method::GET, "/nowhere", None, "")).await);
     assert_eq!(reply.status(), "route-non-existent");

@@ -23,7 +23,12 @@ fn command(table: &str, args: &[&str]) -> Command {
 }
 
 fn ok(out: Output) -> String {
-    assert!(out.status.success(), "failed: {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -62,7 +67,11 @@ fn table_seed_registry_and_serve_on_dynamodb() {
     assert!(list.lines().any(|l| l.starts_with("entities.create") && l.contains("route disabled")), "{list}");
 
     let server = serve(command(&t, &["serve", "--addr", "127.0.0.1:0", "--store", "dynamodb"]));
-    assert_eq!(create(server.address(), NEW_ENTITY)["status"], "route-not-found", "the kill switch holds across seed and serve");
+    assert_eq!(
+        create(server.address(), NEW_ENTITY)["status"],
+        "route-not-found",
+        "the kill switch holds across seed and serve"
+    );
     ok(planocore(&t, &["routes", "enable", "entities.create"]));
     let made = create(server.address(), NEW_ENTITY);
     assert_eq!(made["status"], "action-successful", "{made}");
@@ -70,7 +79,11 @@ fn table_seed_registry_and_serve_on_dynamodb() {
     ok(planocore(&t, &["services", "disable", "entities"]));
     assert_eq!(create(server.address(), NEW_ENTITY)["status"], "service-not-found");
     ok(planocore(&t, &["routes", "sync", "--force"]));
-    assert_eq!(create(server.address(), NEW_ENTITY)["status"], "invalid-param", "back in service; the slug is taken now");
+    assert_eq!(
+        create(server.address(), NEW_ENTITY)["status"],
+        "invalid-param",
+        "back in service; the slug is taken now"
+    );
 }
 
 #[test]
@@ -132,21 +145,41 @@ fn sixteen_requests_at_once_through_serve_on_dynamodb_lose_nothing_and_claim_onc
     ok(planocore(&t, &["seed", repo_root().join("tools/planocore/demo-fixture.json").to_str().unwrap()]));
     let server = serve(command(&t, &["serve", "--addr", "127.0.0.1:0", "--store", "dynamodb"]));
     let fields = [
-        "phone", "bio", "realtor_license", "assistant_phone", "display_phone", "branding_name", "branding_city",
-        "assistant_first_name", "assistant_last_name", "employee_notes", "display_name", "branding_website",
-        "branding_notes", "branding_phone", "branding_address", "branding_address2",
+        "phone",
+        "bio",
+        "realtor_license",
+        "assistant_phone",
+        "display_phone",
+        "branding_name",
+        "branding_city",
+        "assistant_first_name",
+        "assistant_last_name",
+        "employee_notes",
+        "display_name",
+        "branding_website",
+        "branding_notes",
+        "branding_phone",
+        "branding_address",
+        "branding_address2",
     ];
     let mut ids = std::collections::HashSet::new();
     for round in 0..ROUNDS {
         // One slug, sixteen creators: one wins, fifteen are told the slug is taken.
         let bodies = (0..16)
-            .map(|n| NEW_ENTITY.replace("cli-made", &format!("race-{round}")).replace("cli@made", &format!("r{n}-{round}@made")))
+            .map(|n| {
+                NEW_ENTITY
+                    .replace("cli-made", &format!("race-{round}"))
+                    .replace("cli@made", &format!("r{n}-{round}@made"))
+            })
             .collect();
         let replies = all_at_once(server.address(), "POST", "/api/v1/entities/create", bodies);
         let winners: Vec<&Value> = replies.iter().filter(|r| r["status"] == "action-successful").collect();
         assert_eq!(winners.len(), 1, "round {round}: {replies:?}");
         assert!(ids.insert(winners[0]["data"]["id"].as_u64().unwrap()), "round {round}: an id given twice");
-        assert!(replies.iter().filter(|r| r["status"] != "action-successful").all(|r| r["errors"][0]["param"] == "entity_slug"));
+        assert!(replies
+            .iter()
+            .filter(|r| r["status"] != "action-successful")
+            .all(|r| r["errors"][0]["param"] == "entity_slug"));
 
         // Sixteen fields of one client, one request each: none is lost.
         let bodies = fields
@@ -157,7 +190,9 @@ fn sixteen_requests_at_once_through_serve_on_dynamodb_lose_nothing_and_claim_onc
             assert_eq!(r["status"], "action-successful", "round {round}: {r}");
         }
         let read = b64(&serde_json::json!({"token": "demo-employee-token", "id": 100, "view": "client_read"}));
-        let client = http(server.address(), "PUT", "/api/v1/clients/update", Some("application/json"), &[], read.as_bytes()).body;
+        let client =
+            http(server.address(), "PUT", "/api/v1/clients/update", Some("application/json"), &[], read.as_bytes())
+                .body;
         for f in fields {
             assert_eq!(client["data"][f], format!("{f}-{round}"), "round {round}: {f} was lost");
         }

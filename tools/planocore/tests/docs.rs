@@ -41,7 +41,9 @@ fn files(root: &Path) -> Vec<String> {
         .ok()
         .filter(|out| out.status.success());
     let mut files: Vec<String> = match listed {
-        Some(out) => String::from_utf8_lossy(&out.stdout).split('\0').filter(|f| !f.is_empty()).map(str::to_string).collect(),
+        Some(out) => {
+            String::from_utf8_lossy(&out.stdout).split('\0').filter(|f| !f.is_empty()).map(str::to_string).collect()
+        }
         None => {
             let mut found = Vec::new();
             walk(root, root, &mut found);
@@ -147,7 +149,8 @@ fn problems(root: &Path) -> Vec<String> {
     let api = read("api.md").unwrap_or_default();
     let stages = stage_numbers(&api);
     let mut pages: BTreeMap<String, Option<BTreeSet<String>>> = BTreeMap::new();
-    let mut page_anchors = |page: &str| pages.entry(page.to_string()).or_insert_with(|| read(page).map(|t| anchors(&t))).clone();
+    let mut page_anchors =
+        |page: &str| pages.entry(page.to_string()).or_insert_with(|| read(page).map(|t| anchors(&t))).clone();
 
     let mut out = Vec::new();
     if stages.is_empty() || stages.iter().copied().ne(1..=stages.len() as u32) {
@@ -161,13 +164,17 @@ fn problems(root: &Path) -> Vec<String> {
             let at = format!("{file}:{}", i + 1);
             if file != THIS_FILE {
                 if let Some(m) = forbidden.find(line) {
-                    out.push(format!("{at}: '{}' refers to a document outside the repository: cite docs/ instead", m.as_str()));
+                    out.push(format!(
+                        "{at}: '{}' refers to a document outside the repository: cite docs/ instead",
+                        m.as_str()
+                    ));
                 }
             }
             for c in relative.captures_iter(line) {
                 // A sentence may end right after the path: drop a final `/` or full stop.
                 let target = c[2].trim_end_matches('/');
-                let target = if target.ends_with('.') && !target.ends_with("..") { &target[..target.len() - 1] } else { target };
+                let target =
+                    if target.ends_with('.') && !target.ends_with("..") { &target[..target.len() - 1] } else { target };
                 // From the file's directory, or from one of its parents (a manifest's, the root).
                 let found = dir.ancestors().any(|base| {
                     normalise(&base.join(target)).is_some_and(|p| p.as_os_str().is_empty() || root.join(p).exists())
@@ -181,7 +188,9 @@ fn problems(root: &Path) -> Vec<String> {
             }
             if in_docs {
                 for c in md_link.captures_iter(line) {
-                    let page = c.get(1).map_or_else(|| file.trim_start_matches("docs/").to_string(), |m| m.as_str().to_string());
+                    let page = c
+                        .get(1)
+                        .map_or_else(|| file.trim_start_matches("docs/").to_string(), |m| m.as_str().to_string());
                     check_anchor(&at, &page, Some(&c[2]), &mut page_anchors, &mut out);
                 }
             }
@@ -219,13 +228,7 @@ fn check_anchor(
 fn the_repository_cites_only_itself_and_every_cited_docs_section_exists() {
     let root = root();
     let problems = problems(&root);
-    assert!(
-        problems.is_empty(),
-        "{} problem(s) in {}:\n{}",
-        problems.len(),
-        root.display(),
-        problems.join("\n")
-    );
+    assert!(problems.is_empty(), "{} problem(s) in {}:\n{}", problems.len(), root.display(), problems.join("\n"));
 }
 
 #[test]

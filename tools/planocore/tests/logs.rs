@@ -11,9 +11,10 @@ use serde_json::{json, Value};
 use shared::auth::token_hash;
 use shared::registry;
 use shared::store::{RecordKind, TokenOwner};
-use test_support::{base64, demo_fixture_text, request, FakeMandrill, FakeReply, FaultyStore, LogCapture, Reply, TestApp};
 use shared::Status;
-
+use test_support::{
+    base64, demo_fixture_text, request, FakeMandrill, FakeReply, FaultyStore, LogCapture, Reply, TestApp,
+};
 
 fn update_req(body: Value) -> Request {
     request(Method::PUT, "/api/v1/clients/update", Some("application/json"), base64(&body))
@@ -59,7 +60,9 @@ async fn every_status_logs_one_line_without_secrets() {
     let cases: Vec<Request> = vec![
         // Before the password change below revokes user 10's other sessions.
         update_req(json!({"token": "demo-expired-token", "id": 100})),
-        update_req(json!({"token": "demo-client-token", "id": 100, "password": NEW_PASSWORD, "current_password": "correct horse battery"})),
+        update_req(
+            json!({"token": "demo-client-token", "id": 100, "password": NEW_PASSWORD, "current_password": "correct horse battery"}),
+        ),
         update_req(json!({"token": employee, "id": 101, "email": "grace@moved.example"})),
         create_req(entity("logged")),
         update_req(json!({"token": "not-a-real-token-xyz", "id": 100})),
@@ -69,14 +72,21 @@ async fn every_status_logs_one_line_without_secrets() {
         update_req(json!({"token": employee, "id": 100, "password": "short"})),
         request(Method::POST, "/api/v1/entities/create", Some("text/plain"), "{}"),
         request(Method::POST, "/api/v1/entities/create", Some("application/json"), "[]"),
-        request(Method::PUT, "/api/v1/clients/update", Some("application/json"), r#"{"token":"demo-app-token","password":"in the clear"}"#),
+        request(
+            Method::PUT,
+            "/api/v1/clients/update",
+            Some("application/json"),
+            r#"{"token":"demo-app-token","password":"in the clear"}"#,
+        ),
         request(Method::GET, "/api/v1/nowhere", None, Body::Empty),
     ];
     for req in cases {
         send(Reply::from_response(route(&app, req).await));
     }
     fake.set_reply(FakeReply::ErrorBody);
-    send(Reply::from_response(route(&app, update_req(json!({"token": employee, "id": 102, "email": "alan@moved.example"}))).await));
+    send(Reply::from_response(
+        route(&app, update_req(json!({"token": employee, "id": 102, "email": "alan@moved.example"}))).await,
+    ));
     faulty.data_down.store(true, SeqCst);
     send(Reply::from_response(route(&app, create_req(entity("down"))).await));
     faulty.data_down.store(false, SeqCst);
@@ -102,12 +112,21 @@ async fn every_status_logs_one_line_without_secrets() {
         }
     }
     let first = &requests[1]["fields"];
-    assert_eq!((first["route"].clone(), first["status"].clone()), (json!("clients.update"), json!("action-successful")));
+    assert_eq!(
+        (first["route"].clone(), first["status"].clone()),
+        (json!("clients.update"), json!("action-successful"))
+    );
     assert_eq!((first["caller_kind"].clone(), first["caller_id"].clone()), (json!("user"), json!(10)));
 
     // Everything secret that passed through: tokens, their hashes, passwords, hashes, the key.
     let fixture: Value = serde_json::from_str(&demo_fixture_text()).unwrap();
-    let mut secrets: Vec<String> = vec![NEW_PASSWORD.into(), "in the clear".into(), MANDRILL_KEY.into(), "not-a-real-token-xyz".into(), "$argon2id$".into()];
+    let mut secrets: Vec<String> = vec![
+        NEW_PASSWORD.into(),
+        "in the clear".into(),
+        MANDRILL_KEY.into(),
+        "not-a-real-token-xyz".into(),
+        "$argon2id$".into(),
+    ];
     for item in fixture["sessions"].as_array().unwrap().iter().chain(fixture["applications"].as_array().unwrap()) {
         let token = item["token"].as_str().unwrap();
         secrets.push(token.into());
@@ -123,5 +142,8 @@ async fn every_status_logs_one_line_without_secrets() {
     for secret in &secrets {
         assert!(!text.contains(secret.as_str()), "'{secret}' appears in the logs");
     }
-    assert!(matches!(app.deps.store.token(&token_hash("demo-client-token")).await.unwrap(), Some(TokenOwner::Session(_))));
+    assert!(matches!(
+        app.deps.store.token(&token_hash("demo-client-token")).await.unwrap(),
+        Some(TokenOwner::Session(_))
+    ));
 }

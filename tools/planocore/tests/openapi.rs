@@ -181,7 +181,9 @@ impl Spec {
             }),
             "additionalProperties" => value.as_object().is_none_or(|o| {
                 let declared = schema.get("properties").and_then(Value::as_object);
-                o.iter().filter(|(k, _)| declared.is_none_or(|d| !d.contains_key(*k))).all(|(_, v)| self.accepts(arg, v))
+                o.iter()
+                    .filter(|(k, _)| declared.is_none_or(|d| !d.contains_key(*k)))
+                    .all(|(_, v)| self.accepts(arg, v))
             }),
             "anyOf" => arg.as_array().expect("anyOf").iter().any(|s| self.accepts(s, value)),
             "oneOf" => arg.as_array().expect("oneOf").iter().filter(|s| self.accepts(s, value)).count() == 1,
@@ -359,30 +361,113 @@ fn every_params_table_matches_the_spec() {
 
 fn corpus() -> Vec<Value> {
     let mut strings: Vec<String> = [
-        "", " ", "\t", "\n", "\r\n", "\u{b}", "\u{85}", "\u{a0}", "\u{2028}", "\u{3000}", "a", " a ", "\ta\n",
-        "\u{a0}a\u{3000}", "a b", "a\tb", "a\nb", "a\r\nb", "\u{1}", "a\u{1}", "\u{7f}", "a\u{9f}b", "a\u{b}b",
-        "a\u{2028}b", "\u{200b}", "\u{feff}x", "é", "日本", "🙂", "line one\nline two\n", "\tindented\ttext",
+        "",
+        " ",
+        "\t",
+        "\n",
+        "\r\n",
+        "\u{b}",
+        "\u{85}",
+        "\u{a0}",
+        "\u{2028}",
+        "\u{3000}",
+        "a",
+        " a ",
+        "\ta\n",
+        "\u{a0}a\u{3000}",
+        "a b",
+        "a\tb",
+        "a\nb",
+        "a\r\nb",
+        "\u{1}",
+        "a\u{1}",
+        "\u{7f}",
+        "a\u{9f}b",
+        "a\u{b}b",
+        "a\u{2028}b",
+        "\u{200b}",
+        "\u{feff}x",
+        "é",
+        "日本",
+        "🙂",
+        "line one\nline two\n",
+        "\tindented\ttext",
         // emails
-        "a@b.co", " a@b.co ", "A@B.CO", "first.last+tag@sub.example.org", "a@b", "@b.co", "a@", "a@@b.co",
-        "a@b..co", "a b@c.co", "a@b.co.", "a@.b.co", ".a@b.co", "a\u{a0}b@c.co", "a,b@c.co", "a@b,c.co",
-        "ü@ü.ü", "a@b.c\u{1}", "a@b.co\n",
+        "a@b.co",
+        " a@b.co ",
+        "A@B.CO",
+        "first.last+tag@sub.example.org",
+        "a@b",
+        "@b.co",
+        "a@",
+        "a@@b.co",
+        "a@b..co",
+        "a b@c.co",
+        "a@b.co.",
+        "a@.b.co",
+        ".a@b.co",
+        "a\u{a0}b@c.co",
+        "a,b@c.co",
+        "a@b,c.co",
+        "ü@ü.ü",
+        "a@b.c\u{1}",
+        "a@b.co\n",
         // email lists as strings
-        "a@b.co, c@d.io", "a@b.co,,c@d.io", " , ", ",", "a@b.co;c@d.io", "a@b.co, broken", "a@b.co,A@B.CO",
+        "a@b.co, c@d.io",
+        "a@b.co,,c@d.io",
+        " , ",
+        ",",
+        "a@b.co;c@d.io",
+        "a@b.co, broken",
+        "a@b.co,A@B.CO",
         // slugs
-        "a-b_9", "-ab", "_a", "Ab", "ab!", "9", " ab ", "ab\n", "peak-realty",
+        "a-b_9",
+        "-ab",
+        "_a",
+        "Ab",
+        "ab!",
+        "9",
+        " ab ",
+        "ab\n",
+        "peak-realty",
         // passwords
-        "12345678", "1234567", " spaced  ", "password\t1", "pässwörd", "correct horse battery",
+        "12345678",
+        "1234567",
+        " spaced  ",
+        "password\t1",
+        "pässwörd",
+        "correct horse battery",
         // digit strings
-        "1", "007", "0", "00", "-3", " 7", "7 ", "+7", "12.0", "1e3", "1a", "\u{663}", "9007199254740991",
-        "09007199254740991", "9007199254740992", "18446744073709551616",
+        "1",
+        "007",
+        "0",
+        "00",
+        "-3",
+        " 7",
+        "7 ",
+        "+7",
+        "12.0",
+        "1e3",
+        "1a",
+        "\u{663}",
+        "9007199254740991",
+        "09007199254740991",
+        "9007199254740992",
+        "18446744073709551616",
         // booleans and views
-        "true", "false", "TRUE", "yes", "null",
+        "true",
+        "false",
+        "TRUE",
+        "yes",
+        "null",
     ]
     .iter()
     .map(|s| s.to_string())
     .collect();
     strings.extend(CLIENT_VIEWS.iter().chain(ENTITY_VIEWS).map(|s| s.to_string()));
-    for (unit, lengths) in [("a", [99, 100, 101, 127, 128, 129, 254, 255, 256]), ("é", [8, 100, 101, 128, 129, 255, 256, 254, 253])] {
+    for (unit, lengths) in
+        [("a", [99, 100, 101, 127, 128, 129, 254, 255, 256]), ("é", [8, 100, 101, 128, 129, 255, 256, 254, 253])]
+    {
         strings.extend(lengths.iter().map(|n| unit.repeat(*n)));
     }
     strings.extend([
@@ -519,11 +604,16 @@ fn the_request_examples_are_valid() {
             };
             assert!(spec.accepts(&params, &decoded), "{} example {name}: {decoded}", route.name());
             let map = shared::request::decode_params(
-                &if route.sensitive() { value.as_str().unwrap().as_bytes().to_vec() } else { serde_json::to_vec(value).unwrap() },
+                &if route.sensitive() {
+                    value.as_str().unwrap().as_bytes().to_vec()
+                } else {
+                    serde_json::to_vec(value).unwrap()
+                },
                 route.sensitive(),
             )
             .unwrap_or_else(|o| panic!("{} example {name} does not decode: {o:?}", route.name()));
-            params::read(params_table(route), &map).unwrap_or_else(|o| panic!("{} example {name}: {o:?}", route.name()));
+            params::read(params_table(route), &map)
+                .unwrap_or_else(|o| panic!("{} example {name}: {o:?}", route.name()));
         }
     }
 }
@@ -560,7 +650,12 @@ fn the_status_catalogue_has_every_status_with_its_http_code() {
     let catalogue = spec.component("Status")["oneOf"].as_array().expect("Status is a oneOf of consts");
     let documented: Vec<(String, u16)> = catalogue
         .iter()
-        .map(|s| (s["const"].as_str().expect("const").to_string(), s["x-http-status"].as_u64().expect("x-http-status") as u16))
+        .map(|s| {
+            (
+                s["const"].as_str().expect("const").to_string(),
+                s["x-http-status"].as_u64().expect("x-http-status") as u16,
+            )
+        })
         .collect();
     let code: Vec<(String, u16)> = Status::ALL.iter().map(|s| (s.slug().to_string(), s.http_code())).collect();
     assert_eq!(documented, code);
@@ -652,9 +747,10 @@ fn every_envelope_the_code_builds_matches_its_response_and_no_other() {
             let outcome = match status {
                 Status::ActionSuccessful => Outcome::success(record(route, &fx)),
                 Status::MandrillEmailFailed => Outcome { status, data: record(route, &fx), errors: Vec::new() },
-                Status::MissingParam | Status::InvalidParam | Status::PermissionDenied => {
-                    Outcome::params(status, vec![ParamError::new("token", "why"), ParamError::new("address.city", "why")])
-                }
+                Status::MissingParam | Status::InvalidParam | Status::PermissionDenied => Outcome::params(
+                    status,
+                    vec![ParamError::new("token", "why"), ParamError::new("address.city", "why")],
+                ),
                 _ => Outcome::status(status),
             };
             let mut envelope = Envelope::new(outcome, "c6af9ac6-7b61-11e6-9a41-93e8deadbeef");
@@ -698,11 +794,8 @@ fn every_envelope_the_code_builds_matches_its_response_and_no_other() {
 #[test]
 fn the_fallback_answer_matches_route_non_existent() {
     let spec = spec();
-    let request = lambda_http::http::Request::builder()
-        .method("GET")
-        .uri("/api/v1/clients/update/")
-        .body(Body::Empty)
-        .unwrap();
+    let request =
+        lambda_http::http::Request::builder().method("GET").uri("/api/v1/clients/update/").body(Body::Empty).unwrap();
     let response = route_fallback::handle(&request);
     assert_eq!(response.status().as_u16(), Status::RouteNonExistent.http_code());
     let documented = spec.resolve(&spec.root["components"]["responses"]["RouteNonExistent"]);
@@ -753,7 +846,12 @@ fn every_view_the_code_renders_matches_its_view_schema_and_no_other() {
     for client in &clients {
         for view in CLIENT_VIEWS {
             for show_notes in [true, false] {
-                let rendered = views::client_view(client, ClientView::from_name(view).unwrap(), show_notes, entity_of(&fx, client));
+                let rendered = views::client_view(
+                    client,
+                    ClientView::from_name(view).unwrap(),
+                    show_notes,
+                    entity_of(&fx, client),
+                );
                 check_view(&spec, &schemas, &data, view, &rendered, &format!("client {} view {view}", client.id));
             }
         }

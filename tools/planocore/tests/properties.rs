@@ -23,7 +23,9 @@ fn is_envelope(reply: &Reply) -> Result<(), TestCaseError> {
     prop_assert_eq!(reply.code, status.http_code());
     // A crash on the memory store can only be a panic: no input may cause one.
     prop_assert_ne!(status, Status::ApplicationCrash, "{}", reply.body);
-    prop_assert!(reply.body["message"].is_string() && reply.body["errors"].is_array() && reply.body["request_id"].is_string());
+    prop_assert!(
+        reply.body["message"].is_string() && reply.body["errors"].is_array() && reply.body["request_id"].is_string()
+    );
     prop_assert_eq!(reply.headers["content-type"].to_str().unwrap(), "application/json; charset=utf-8");
     Ok(())
 }
@@ -47,11 +49,8 @@ fn json_value() -> impl Strategy<Value = Value> {
 
 /// Param names the routes know, plus junk, so that some bodies reach the params stage.
 fn param_name() -> impl Strategy<Value = String> {
-    let known: Vec<&'static str> = clients_update::handler::PARAMS
-        .iter()
-        .chain(entities_create::handler::PARAMS)
-        .map(|p| p.name)
-        .collect();
+    let known: Vec<&'static str> =
+        clients_update::handler::PARAMS.iter().chain(entities_create::handler::PARAMS).map(|p| p.name).collect();
     prop_oneof![prop::sample::select(known).prop_map(str::to_string), "[a-z_]{1,12}"]
 }
 
@@ -116,7 +115,9 @@ fn headers() -> impl Strategy<Value = Vec<(String, Vec<u8>)>> {
 fn build(method: Method, path: &str, headers: &[(String, Vec<u8>)], body: Vec<u8>) -> Option<Request> {
     let mut builder = lambda_http::http::Request::builder().method(method).uri(path);
     for (name, value) in headers {
-        let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_bytes(value)) else { continue };
+        let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_bytes(value)) else {
+            continue;
+        };
         builder = builder.header(name, value);
     }
     builder.body(if body.is_empty() { Body::Empty } else { Body::Binary(body) }).ok()

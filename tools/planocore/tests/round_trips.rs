@@ -47,14 +47,20 @@ async fn each_request_kind_stays_within_its_dynamodb_budget() {
     let plain = calls(&app, &rec, update(json!({"token": "demo-employee-token", "id": 100, "phone": "1"}))).await;
     assert_eq!(plain, ["GetItem", "GetItem", "UpdateItem"], "session, user, conditional update");
 
-    let email = calls(&app, &rec, update(json!({"token": "demo-employee-token", "id": 100, "email": "ada@budget.example"}))).await;
+    let email =
+        calls(&app, &rec, update(json!({"token": "demo-employee-token", "id": 100, "email": "ada@budget.example"})))
+            .await;
     assert_eq!(email, ["GetItem", "GetItem", "GetItem", "TransactWriteItems[Update,Put,Delete]"]);
     assert!(email.len() <= 4);
 
     let by_user = calls(&app, &rec, create("demo-employee-token", "by-user")).await;
     assert_eq!(by_user, ["GetItem", "GetItem", "UpdateItem", "TransactWriteItems[ConditionCheck,Put,Put,Put]"]);
     let by_app = calls(&app, &rec, create("demo-app-token", "by-app")).await;
-    assert_eq!(by_app, ["GetItem", "UpdateItem", "TransactWriteItems[ConditionCheck,Put,Put,Put]"], "an application has no user read");
+    assert_eq!(
+        by_app,
+        ["GetItem", "UpdateItem", "TransactWriteItems[ConditionCheck,Put,Put,Put]"],
+        "an application has no user read"
+    );
 }
 
 #[tokio::test]

@@ -16,7 +16,12 @@ struct Server {
 /// Starts `planocore serve` on port 0 and reads the address it prints.
 fn start(extra: &[&str]) -> Server {
     let mut command = Command::new(env!("CARGO_BIN_EXE_planocore"));
-    command.args(["serve", "--addr", "127.0.0.1:0"]).args(extra).env_remove("PLANOCORE_CORS_ORIGINS").env("RUST_LOG", "warn").stderr(Stdio::inherit());
+    command
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .args(extra)
+        .env_remove("PLANOCORE_CORS_ORIGINS")
+        .env("RUST_LOG", "warn")
+        .stderr(Stdio::inherit());
     let mut process = ServeProcess::start(command);
     let first = process.listening_line();
     assert!(first.starts_with("planocore: listening on http://"), "unexpected: {first}");
@@ -52,10 +57,15 @@ fn serves_every_route_over_a_socket() {
     let server = start(&[]);
     let a = &server.addr;
 
-    let r = http(a, "POST", "/api/v1/entities/create", Some("application/json"),
+    let r = http(
+        a,
+        "POST",
+        "/api/v1/entities/create",
+        Some("application/json"),
         br#"{"token":"demo-app-token","integration_id":7,"entity_slug":"peak-realty","email":"team@peak.example",
             "name":"Peak Realty","active":true,"address":{"street":"5 Elm St","city":"Denver","state":"CO",
-            "country":"US","postal_code":"80203"}}"#);
+            "country":"US","postal_code":"80203"}}"#,
+    );
     assert_eq!((r.code, r.body["status"].as_str()), (200, Some("action-successful")), "{}", r.body);
     assert_eq!(r.body["data"]["id"], 7);
     let id = r.header("x-request-id").expect("x-request-id header");
@@ -111,7 +121,8 @@ fn many_requests_at_once() {
             })
         })
         .collect();
-    let mut ids: Vec<u64> = threads.into_iter().map(|t| t.join().unwrap().body["data"]["id"].as_u64().expect("created")).collect();
+    let mut ids: Vec<u64> =
+        threads.into_iter().map(|t| t.join().unwrap().body["data"]["id"].as_u64().expect("created")).collect();
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 16, "every create got its own id");
@@ -127,7 +138,8 @@ fn the_demo_banner_prints_tokens_and_a_curl_line_but_a_seed_file_prints_none() {
     let dir = std::env::temp_dir().join(format!("planocore-seed-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let seed = dir.join("seed.json");
-    std::fs::write(&seed, r#"{"users":[{"id":1,"employee_id":9}],"sessions":[{"token":"seeded-secret","user_id":1}]}"#).unwrap();
+    std::fs::write(&seed, r#"{"users":[{"id":1,"employee_id":9}],"sessions":[{"token":"seeded-secret","user_id":1}]}"#)
+        .unwrap();
     // Everything it prints, on both streams and at the most verbose log level, is read.
     let mut command = Command::new(env!("CARGO_BIN_EXE_planocore"));
     command.args(["serve", "--addr", "127.0.0.1:0", "--seed", seed.to_str().unwrap()]);
@@ -136,7 +148,13 @@ fn the_demo_banner_prints_tokens_and_a_curl_line_but_a_seed_file_prints_none() {
     let (mut out, mut err) = (server.take_stdout(), server.take_stderr());
     let first = server.listening_line().to_string();
     let addr = server.address().to_string();
-    let r = http(&addr, "POST", "/api/v1/entities/create", Some("application/json"), br#"{"token":"seeded-secret","integration_id":1}"#);
+    let r = http(
+        &addr,
+        "POST",
+        "/api/v1/entities/create",
+        Some("application/json"),
+        br#"{"token":"seeded-secret","integration_id":1}"#,
+    );
     assert_eq!(r.body["status"], "missing-param", "the seeded session works: {}", r.body);
     server.kill();
     let (mut rest, mut logs) = (String::new(), String::new());
@@ -164,7 +182,11 @@ fn a_bad_seed_file_is_refused_with_a_message() {
 }
 
 fn preflight(addr: &str, origin: &str, method: &str) -> HttpReply {
-    let headers = [("origin", origin), ("access-control-request-method", method), ("access-control-request-headers", "content-type")];
+    let headers = [
+        ("origin", origin),
+        ("access-control-request-method", method),
+        ("access-control-request-headers", "content-type"),
+    ];
     http_with(addr, "OPTIONS", "/api/v1/clients/update", None, &headers, b"")
 }
 
@@ -178,7 +200,8 @@ fn a_browser_on_localhost_gets_its_preflight_answered_and_the_request_id_exposed
 
     let body = b64(r#"{"token":"demo-employee-token","id":100,"phone":"303-555-0100"}"#);
     let origin = [("origin", "http://127.0.0.1:8080")];
-    let r = http_with(&server.addr, "PUT", "/api/v1/clients/update", Some("application/json"), &origin, body.as_bytes());
+    let r =
+        http_with(&server.addr, "PUT", "/api/v1/clients/update", Some("application/json"), &origin, body.as_bytes());
     assert_eq!(r.body["status"], "action-successful", "{}", r.body);
     assert_eq!(r.header("access-control-allow-origin"), Some("http://127.0.0.1:8080"));
     assert_eq!(r.header("access-control-expose-headers"), Some("x-request-id"));
@@ -197,8 +220,18 @@ fn origins_from_the_flag_or_the_environment_replace_the_default() {
     let refused = preflight(&server.addr, "http://localhost:5173", "PUT");
     assert_eq!(refused.code, 204);
     assert_eq!(refused.header("access-control-allow-origin"), None, "{:?}", refused.headers);
-    assert_eq!(preflight(&server.addr, "https://app.example.com", "DELETE").header("access-control-allow-origin"), None);
-    let r = http_with(&server.addr, "POST", "/api/v1/entities/create", Some("application/json"), &[("origin", "http://localhost:5173")], b"{}");
+    assert_eq!(
+        preflight(&server.addr, "https://app.example.com", "DELETE").header("access-control-allow-origin"),
+        None
+    );
+    let r = http_with(
+        &server.addr,
+        "POST",
+        "/api/v1/entities/create",
+        Some("application/json"),
+        &[("origin", "http://localhost:5173")],
+        b"{}",
+    );
     assert_eq!(r.body["status"], "no-params-decoded", "the request is still answered; the browser hides it");
     assert_eq!(r.header("access-control-allow-origin"), None);
     drop(server);
@@ -214,7 +247,10 @@ fn origins_from_the_flag_or_the_environment_replace_the_default() {
     std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
     let addr = process.address().to_string();
     let env_server = Server { _process: process, addr, banner: Vec::new() };
-    assert_eq!(preflight(&env_server.addr, "https://b.example", "PUT").header("access-control-allow-origin"), Some("https://b.example"));
+    assert_eq!(
+        preflight(&env_server.addr, "https://b.example", "PUT").header("access-control-allow-origin"),
+        Some("https://b.example")
+    );
     assert_eq!(preflight(&env_server.addr, "http://localhost:5173", "PUT").header("access-control-allow-origin"), None);
 }
 

@@ -14,7 +14,8 @@ use serde_norway::Value as Yaml;
 use shared::store::dynamodb::{table_definition, DynamoStore};
 use shared::RouteId;
 use test_support::{
-    base64, emulator, fresh_recorded_table, repo_root, request, seeded_table, CallRecorder, Reply, ServeProcess, TestApp,
+    base64, emulator, fresh_recorded_table, repo_root, request, seeded_table, CallRecorder, Reply, ServeProcess,
+    TestApp,
 };
 
 // ---------------------------------------------------------------- reading the template
@@ -79,7 +80,11 @@ struct FunctionSpec {
 
 const FUNCTIONS: [FunctionSpec; 3] = [
     FunctionSpec { logical_id: "ClientsUpdateFunction", binary: "clients-update", route: Some(RouteId::ClientsUpdate) },
-    FunctionSpec { logical_id: "EntitiesCreateFunction", binary: "entities-create", route: Some(RouteId::EntitiesCreate) },
+    FunctionSpec {
+        logical_id: "EntitiesCreateFunction",
+        binary: "entities-create",
+        route: Some(RouteId::EntitiesCreate),
+    },
     FunctionSpec { logical_id: "RouteFallbackFunction", binary: "route-fallback", route: None },
 ];
 
@@ -99,7 +104,8 @@ fn allowed(t: &Yaml, logical_id: &str) -> BTreeSet<(String, String)> {
     let mut pairs = BTreeSet::new();
     let policies = &t["Resources"][logical_id]["Properties"]["Policies"];
     for policy in policies.as_sequence().map(Vec::as_slice).unwrap_or_default() {
-        let statements = policy["Statement"].as_sequence().unwrap_or_else(|| panic!("{logical_id}: inline statements only"));
+        let statements =
+            policy["Statement"].as_sequence().unwrap_or_else(|| panic!("{logical_id}: inline statements only"));
         for st in statements {
             assert_eq!(st["Effect"].as_str(), Some("Allow"), "{logical_id}");
             assert!(st["Condition"].is_null() && st["NotAction"].is_null(), "{logical_id}: plain statements only");
@@ -149,13 +155,18 @@ fn template_table(t: &Yaml) -> TemplateTable {
     let table = &t["Resources"]["Table"];
     assert_eq!(table["Type"].as_str(), Some("AWS::DynamoDB::Table"));
     let p = &table["Properties"];
-    assert!(p["LocalSecondaryIndexes"].is_null() && p["ProvisionedThroughput"].is_null(), "nothing planocore does not make");
+    assert!(
+        p["LocalSecondaryIndexes"].is_null() && p["ProvisionedThroughput"].is_null(),
+        "nothing planocore does not make"
+    );
     TemplateTable {
         attributes: p["AttributeDefinitions"]
             .as_sequence()
             .unwrap()
             .iter()
-            .map(|a| (a["AttributeName"].as_str().unwrap().to_string(), a["AttributeType"].as_str().unwrap().to_string()))
+            .map(|a| {
+                (a["AttributeName"].as_str().unwrap().to_string(), a["AttributeType"].as_str().unwrap().to_string())
+            })
             .collect(),
         key_schema: key_schema(&p["KeySchema"]),
         indexes: p["GlobalSecondaryIndexes"]
@@ -176,7 +187,8 @@ fn template_table(t: &Yaml) -> TemplateTable {
             p["TimeToLiveSpecification"]["AttributeName"].as_str().unwrap().to_string(),
             p["TimeToLiveSpecification"]["Enabled"].as_bool().unwrap(),
         ),
-        point_in_time_recovery: p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool() == Some(true),
+        point_in_time_recovery: p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool()
+            == Some(true),
     }
 }
 
@@ -294,7 +306,10 @@ async fn clients_update_may_do_exactly_what_it_does() {
             json!({"token": "demo-client-token", "id": 100, "password": "a new long password",
                    "current_password": "correct horse battery"}),
         ),
-        ("branding view reading the entity", json!({"token": "demo-app-token", "id": 101, "view": "planox_client_read_branding"})),
+        (
+            "branding view reading the entity",
+            json!({"token": "demo-app-token", "id": 101, "view": "planox_client_read_branding"}),
+        ),
     ];
     let mut calls = Vec::new();
     for (what, body) in requests {
@@ -307,10 +322,15 @@ async fn clients_update_may_do_exactly_what_it_does() {
     let r = update(&app, json!({"token": "demo-employee-token", "id": 100, "phone": "303-555-0112"})).await;
     assert_eq!(r.status(), "action-successful", "{}", r.body);
     let touched = recorder.take();
-    assert!(touched.iter().filter(|c| *c == "UpdateItem").count() >= 2, "the session touch and the update: {touched:?}");
+    assert!(
+        touched.iter().filter(|c| *c == "UpdateItem").count() >= 2,
+        "the session touch and the update: {touched:?}"
+    );
     calls.extend(touched);
 
-    for expected in ["Query@GSI1", "DeleteItem", "TransactWriteItems[Update,Put,Delete]", "TransactWriteItems[Update,Update]"] {
+    for expected in
+        ["Query@GSI1", "DeleteItem", "TransactWriteItems[Update,Put,Delete]", "TransactWriteItems[Update,Update]"]
+    {
         assert!(calls.iter().any(|c| c == expected), "{expected} was not exercised: {calls:?}");
     }
     assert_eq!(dynamodb_allowed(&template(), "ClientsUpdateFunction"), needed_by(&calls), "calls: {calls:?}");
@@ -319,7 +339,8 @@ async fn clients_update_may_do_exactly_what_it_does() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entities_create_may_do_exactly_what_it_does() {
     let (app, recorder) = recorded_app().await;
-    let address = json!({"street": "5 Elm St", "city": "Denver", "state": "CO", "country": "US", "postal_code": "80203"});
+    let address =
+        json!({"street": "5 Elm St", "city": "Denver", "state": "CO", "country": "US", "postal_code": "80203"});
     let r = create(
         &app,
         json!({"token": "demo-app-token", "integration_id": 7, "entity_slug": "iam-one", "email": "one@iam.example",
@@ -344,7 +365,8 @@ async fn entities_create_may_do_exactly_what_it_does() {
 fn each_function_reads_only_its_own_secret_and_the_fallback_nothing() {
     let t = template();
     for f in &FUNCTIONS {
-        let other: BTreeSet<_> = allowed(&t, f.logical_id).into_iter().filter(|(a, _)| !a.starts_with("dynamodb:")).collect();
+        let other: BTreeSet<_> =
+            allowed(&t, f.logical_id).into_iter().filter(|(a, _)| !a.starts_with("dynamodb:")).collect();
         let env = &function_prop(&t, f.logical_id, "Environment")["Variables"];
         let own_env = &t["Resources"][f.logical_id]["Properties"]["Environment"]["Variables"];
         if f.route.is_some() {
@@ -401,7 +423,12 @@ fn functions_are_the_cargo_binaries_on_the_routes_they_handle() {
         match f.route {
             Some(route) => {
                 let (method, path) = (p["Method"].as_str().unwrap(), p["Path"].as_str().unwrap());
-                assert_eq!(RouteId::identify(&method.parse::<Method>().unwrap(), path), Some(route), "{}", f.logical_id);
+                assert_eq!(
+                    RouteId::identify(&method.parse::<Method>().unwrap(), path),
+                    Some(route),
+                    "{}",
+                    f.logical_id
+                );
             }
             // No method and path: the API's $default route.
             None => assert!(p["Method"].is_null() && p["Path"].is_null(), "{}", f.logical_id),
@@ -434,7 +461,8 @@ fn the_api_answers_preflights_and_throttles_every_route() {
     assert_eq!(target(&api["DefaultRouteSettings"]["ThrottlingRateLimit"]), "ThrottlingRateLimit");
     assert_eq!(target(&api["DefaultRouteSettings"]["ThrottlingBurstLimit"]), "ThrottlingBurstLimit");
     assert_eq!(target(&t["Outputs"]["TableName"]["Value"]), "Table");
-    assert!(intrinsic(&t["Outputs"]["ApiUrl"]["Value"]).is_some_and(|(f, v)| f == "Sub" && v.as_str().unwrap().contains("${HttpApi}")));
+    assert!(intrinsic(&t["Outputs"]["ApiUrl"]["Value"])
+        .is_some_and(|(f, v)| f == "Sub" && v.as_str().unwrap().contains("${HttpApi}")));
 }
 
 /// `cargo lambda watch` routes as the deployed API does: its router in the workspace's
@@ -506,7 +534,14 @@ fn serve_answers_cors_as_the_templates_http_api_does() {
         assert_eq!(r.header("access-control-max-age"), Some(max_age.to_string().as_str()));
     }
 
-    let r = test_support::http(&addr, "POST", RouteId::EntitiesCreate.path(), Some("application/json"), &[("origin", origin)], b"{}");
+    let r = test_support::http(
+        &addr,
+        "POST",
+        RouteId::EntitiesCreate.path(),
+        Some("application/json"),
+        &[("origin", origin)],
+        b"{}",
+    );
     assert_eq!(r.body["status"], "no-params-decoded", "{}", r.body);
     assert_eq!(r.header("access-control-allow-origin"), Some(origin));
     assert_eq!(answered(r.header("access-control-expose-headers")), set(&cors["ExposeHeaders"]));
@@ -541,7 +576,11 @@ fn metric_filters(t: &Yaml) -> Vec<(String, String, String)> {
         .map(|r| {
             let p = &r["Properties"];
             let m = &p["MetricTransformations"][0];
-            (target(&p["LogGroupName"]), p["FilterPattern"].as_str().unwrap().to_string(), m["MetricName"].as_str().unwrap().to_string())
+            (
+                target(&p["LogGroupName"]),
+                p["FilterPattern"].as_str().unwrap().to_string(),
+                m["MetricName"].as_str().unwrap().to_string(),
+            )
         })
         .collect()
 }
@@ -555,9 +594,10 @@ fn each_route_function_feeds_both_alarms() {
         let log_group = &t["Resources"][group.as_str()];
         assert_eq!(log_group["Type"].as_str(), Some("AWS::Logs::LogGroup"));
         assert_eq!(target(&log_group["Properties"]["RetentionInDays"]), "LogRetentionDays");
-        for (field, slug, metric) in
-            [("status", "application-crash", "ApplicationCrash"), ("event", "mandrill-email-failed", "MandrillEmailFailed")]
-        {
+        for (field, slug, metric) in [
+            ("status", "application-crash", "ApplicationCrash"),
+            ("event", "mandrill-email-failed", "MandrillEmailFailed"),
+        ] {
             let pattern = format!(r#"{{ $.fields.{field} = "{slug}" }}"#);
             assert!(
                 filters.iter().any(|(g, p, m)| *g == group && json_filter(p) == json_filter(&pattern) && m == metric),
@@ -568,7 +608,8 @@ fn each_route_function_feeds_both_alarms() {
     }
     for metric in ["ApplicationCrash", "MandrillEmailFailed"] {
         let alarm = t["Resources"].as_mapping().unwrap().values().find(|r| {
-            r["Type"].as_str() == Some("AWS::CloudWatch::Alarm") && r["Properties"]["MetricName"].as_str() == Some(metric)
+            r["Type"].as_str() == Some("AWS::CloudWatch::Alarm")
+                && r["Properties"]["MetricName"].as_str() == Some(metric)
         });
         let p = &alarm.unwrap_or_else(|| panic!("no alarm on {metric}"))["Properties"];
         assert_eq!(p["Threshold"].as_u64(), Some(1), "{metric}: the first one alarms");
@@ -624,7 +665,8 @@ async fn the_crash_filter_matches_the_line_a_crash_logs() {
     assert_eq!(matching[0]["fields"]["request_id"], crash["request_id"]);
     // The email filter reads the same place: fields named `event` land under "fields".
     let (email_path, _) = json_filter(&email_filter);
-    let request_line = lines.iter().find(|l| l["fields"]["request_id"] == ok["request_id"]).expect("the request's line");
+    let request_line =
+        lines.iter().find(|l| l["fields"]["request_id"] == ok["request_id"]).expect("the request's line");
     assert_eq!(email_path.iter().fold(request_line, |v, k| &v[k.as_str()]), "request", "{request_line}");
     assert!(!lines.iter().any(|l| filter_matches(&email_filter, l)), "no email failed here");
 }

@@ -22,6 +22,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use crate::store::unique::{email_key, Guard, GuardKind};
 use crate::store::RecordKind;
 
 pub const PK: &str = "PK";
@@ -66,7 +67,7 @@ pub fn client(id: u64) -> Key {
 }
 
 pub fn client_email(email: &str) -> Key {
-    key(format!("CLIENT_EMAIL#{}", email.to_ascii_lowercase()), "GUARD")
+    key(format!("CLIENT_EMAIL#{}", email_key(email)), "GUARD")
 }
 
 pub fn entity(id: u64) -> Key {
@@ -78,7 +79,7 @@ pub fn entity_slug(slug: &str) -> Key {
 }
 
 pub fn entity_email(email: &str) -> Key {
-    key(format!("ENTITY_EMAIL#{}", email.to_ascii_lowercase()), "GUARD")
+    key(format!("ENTITY_EMAIL#{}", email_key(email)), "GUARD")
 }
 
 pub fn integration(id: u64) -> Key {
@@ -108,43 +109,18 @@ pub fn registry_kind(sk: &str) -> Option<(RecordKind, &str)> {
     }
 }
 
+/// The key of the guard item that holds a unique value.
+pub fn guard_key(guard: &Guard) -> Key {
+    match guard.kind() {
+        GuardKind::ClientEmail => client_email(guard.value()),
+        GuardKind::EntitySlug => entity_slug(guard.value()),
+        GuardKind::EntityEmail => entity_email(guard.value()),
+    }
+}
+
 /// A guard item: the unique value's key plus the id that owns it.
 pub fn guard(key: Key, owner: u64) -> Key {
     let mut item = key;
     item.insert(OWNER.to_string(), AttributeValue::N(owner.to_string()));
     item
 }
-
-/// Client fields that a patch may set (everything the API writes); the update expression is
-/// generated only over these names.
-pub const CLIENT_WRITABLE: &[&str] = &[
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "active",
-    "assistant_first_name",
-    "assistant_last_name",
-    "assistant_phone",
-    "assistant_emails",
-    "additional_emails",
-    "employee_notes",
-    "realtor_license",
-    "bio",
-    "display_name",
-    "use_display_name",
-    "display_email",
-    "use_display_email",
-    "display_phone",
-    "use_display_phone",
-    "branding_name",
-    "branding_website",
-    "branding_notes",
-    "branding_phone",
-    "branding_address",
-    "branding_address2",
-    "branding_city",
-    "branding_province_iso",
-    "branding_postal_code",
-    "use_parent_branding",
-];

@@ -6,18 +6,21 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 
-use super::{corrupt, keys, unavailable};
+use super::item::{corrupt, unavailable};
+use super::keys;
 use crate::store::StoreResult;
+
+/// (attribute, HASH|RANGE) pairs.
+pub type KeySchema = Vec<(&'static str, &'static str)>;
 
 /// The schema as plain data, so tests can compare it with the SAM template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableDefinition {
     /// (attribute, type) pairs, all strings.
     pub attributes: Vec<(&'static str, &'static str)>,
-    /// (attribute, HASH|RANGE).
-    pub key_schema: Vec<(&'static str, &'static str)>,
+    pub key_schema: KeySchema,
     /// (index name, key schema, projection type).
-    pub indexes: Vec<(&'static str, Vec<(&'static str, &'static str)>, &'static str)>,
+    pub indexes: Vec<(&'static str, KeySchema, &'static str)>,
     pub billing_mode: &'static str,
     pub ttl_attribute: &'static str,
 }
@@ -76,7 +79,11 @@ pub async fn create_table(client: &Client, table: &str) -> StoreResult<bool> {
         .update_time_to_live()
         .table_name(table)
         .time_to_live_specification(
-            TimeToLiveSpecification::builder().enabled(true).attribute_name(def.ttl_attribute).build().map_err(corrupt)?,
+            TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name(def.ttl_attribute)
+                .build()
+                .map_err(corrupt)?,
         )
         .send()
         .await

@@ -1,13 +1,15 @@
-//! `TransactWriteItems` with retries on `TransactionConflict`, and the mapping from
-//! cancellation reasons to what the routes answer.
+//! `TransactWriteItems` with retries on `TransactionConflict`, the items of a transaction named by
+//! the role each plays, and the mapping from cancellation reasons (read by role) to what the
+//! routes answer.
 
+use std::fmt;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use aws_sdk_dynamodb::Client;
 
-use super::unavailable;
+use super::item::unavailable;
 use crate::store::StoreError;
 
 /// How long a transaction keeps retrying conflicts: well inside the request's deadline.
@@ -16,20 +18,45 @@ const CONFLICT_BUDGET: Duration = Duration::from_millis(2500);
 const CONDITION_FAILED: &str = "ConditionalCheckFailed";
 const CONFLICT: &str = "TransactionConflict";
 
-pub enum TxError {
-    /// The reason code of each item, in order (`None` or `"None"` where it did not fail).
-    Cancelled(Vec<Option<String>>),
-    Store(StoreError),
+/// A transaction's items, each with its role, so that a cancellation is read by role, not index.
+pub struct Transaction<R> {
+    items: Vec<TransactWriteItem>,
+    roles: Vec<R>,
 }
 
-impl From<StoreError> for TxError {
-    fn from(e: StoreError) -> Self {
-        TxError::Store(e)
+impl<R: Copy + PartialEq> Transaction<R> {
+    pub fn new() -> Self {
+        Transaction { items: Vec::new(), roles: Vec::new() }
+    }
+
+    pub fn push(&mut self, role: R, item: TransactWriteItem) {
+        self.items.push(item);
+        self.roles.push(role);
     }
 }
 
-fn failed(codes: &[Option<String>], index: usize) -> bool {
-    codes.get(index).and_then(|c| c.as_deref()) == Some(CONDITION_FAILED)
+/// The reason code the SDK gave for each item (`None` or `"None"` where it did not fail).
+pub struct Cancelled<R> {
+    reasons: Vec<(R, Option<String>)>,
+}
+
+impl<R: Copy + PartialEq> Cancelled<R> {
+    /// The item playing `role` failed its condition (an absent role never fails).
+    pub fn failed(&self, role: R) -> bool {
+        self.reasons.iter().any(|(r, code)| *r == role && code.as_deref() == Some(CONDITION_FAILED))
+    }
+}
+
+/// The codes in item order, as the SDK listed them.
+impl<R> fmt::Debug for Cancelled<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.reasons.iter().map(|(_, code)| code)).finish()
+    }
+}
+
+pub enum TxError<R> {
+    Cancelled(Cancelled<R>),
+    Store(StoreError),
 }
 
 fn conflicted(codes: &[Option<String>]) -> bool {
@@ -37,14 +64,14 @@ fn conflicted(codes: &[Option<String>]) -> bool {
         && !codes.iter().any(|c| c.as_deref() == Some(CONDITION_FAILED))
 }
 
-/// Writes `items` atomically. Real DynamoDB cancels overlapping transactions with
+/// Writes the transaction atomically. Real DynamoDB cancels overlapping transactions with
 /// `TransactionConflict`; those are retried with jittered exponential backoff, so that of N
 /// racing writers the conditions (not the timing) decide who wins.
-pub async fn write(client: &Client, items: Vec<TransactWriteItem>) -> Result<(), TxError> {
+pub async fn write<R: Copy>(client: &Client, txn: Transaction<R>) -> Result<(), TxError<R>> {
     let started = Instant::now();
     let mut attempt: u32 = 0;
     loop {
-        let result = client.transact_write_items().set_transact_items(Some(items.clone())).send().await;
+        let result = client.transact_write_items().set_transact_items(Some(txn.items.clone())).send().await;
         let err = match result {
             Ok(_) => return Ok(()),
             Err(e) => e,
@@ -56,7 +83,8 @@ pub async fn write(client: &Client, items: Vec<TransactWriteItem>) -> Result<(),
             _ => return Err(TxError::Store(unavailable(err))),
         };
         if !conflicted(&codes) || started.elapsed() > CONFLICT_BUDGET {
-            return Err(TxError::Cancelled(codes));
+            // The SDK lists one reason per item, in the order the items were sent.
+            return Err(TxError::Cancelled(Cancelled { reasons: txn.roles.iter().copied().zip(codes).collect() }));
         }
         attempt += 1;
         let ceiling = 10u64 << attempt.min(6); // 20 ms, 40 ms, … 640 ms
@@ -65,33 +93,54 @@ pub async fn write(client: &Client, items: Vec<TransactWriteItem>) -> Result<(),
     }
 }
 
-/// Why an entity create was cancelled. Items: 0 integration check, 1 entity, 2 slug, 3 email.
+/// The items of an entity create.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreateRole {
+    /// The check that the integration exists.
+    Integration,
+    Entity,
+    SlugGuard,
+    EmailGuard,
+}
+
+/// Why an entity create was cancelled.
 #[derive(Debug, PartialEq, Eq)]
 pub enum CreateFailure {
     IntegrationNotFound,
-    Taken { slug_taken: bool, email_taken: bool },
+    Taken {
+        slug_taken: bool,
+        email_taken: bool,
+    },
     /// The new id's record already exists: take the next id.
     IdTaken,
     Other,
 }
 
-pub fn create_failure(codes: &[Option<String>]) -> CreateFailure {
-    if failed(codes, 0) {
+pub fn create_failure(cancelled: &Cancelled<CreateRole>) -> CreateFailure {
+    if cancelled.failed(CreateRole::Integration) {
         return CreateFailure::IntegrationNotFound;
     }
-    let (slug_taken, email_taken) = (failed(codes, 2), failed(codes, 3));
+    let (slug_taken, email_taken) = (cancelled.failed(CreateRole::SlugGuard), cancelled.failed(CreateRole::EmailGuard));
     if slug_taken || email_taken {
         return CreateFailure::Taken { slug_taken, email_taken };
     }
-    if failed(codes, 1) {
+    if cancelled.failed(CreateRole::Entity) {
         return CreateFailure::IdTaken;
     }
     CreateFailure::Other
 }
 
-/// Why a client update transaction was cancelled. Items: 0 the client (conditioned on the
-/// email read before), then with a guard move 1 the new guard and 2 the old guard's delete,
-/// then the user's password.
+/// The items of a client update: the client (conditioned on the email read before), with an
+/// email move the new guard and the old guard's delete, with a password change the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatchRole {
+    Client,
+    NewEmailGuard,
+    OldEmailGuard,
+    User,
+}
+
+/// Why a client update transaction was cancelled.
 #[derive(Debug, PartialEq, Eq)]
 pub enum PatchFailure {
     /// The client changed (or vanished) since it was read: read again.
@@ -101,62 +150,18 @@ pub enum PatchFailure {
     Other,
 }
 
-pub fn patch_failure(codes: &[Option<String>], moves_guard: bool) -> PatchFailure {
-    if moves_guard && failed(codes, 1) {
+pub fn patch_failure(cancelled: &Cancelled<PatchRole>) -> PatchFailure {
+    if cancelled.failed(PatchRole::NewEmailGuard) {
         return PatchFailure::EmailTaken;
     }
-    if failed(codes, 0) {
+    if cancelled.failed(PatchRole::Client) {
         return PatchFailure::RecordChanged;
     }
-    let user_index = if moves_guard { 3 } else { 1 };
-    if failed(codes, user_index) {
+    if cancelled.failed(PatchRole::User) {
         return PatchFailure::UserMissing;
     }
     PatchFailure::Other
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use aws_sdk_dynamodb::types::CancellationReason;
-
-    /// Reason codes as the SDK hands them over, from injected `CancellationReason`s.
-    fn reasons(codes: &[&str]) -> Vec<Option<String>> {
-        codes
-            .iter()
-            .map(|c| CancellationReason::builder().code(*c).build())
-            .map(|r| r.code().map(str::to_string))
-            .collect()
-    }
-
-    #[test]
-    fn create_reasons_map_to_statuses() {
-        use CreateFailure::*;
-        assert_eq!(create_failure(&reasons(&["ConditionalCheckFailed", "None", "ConditionalCheckFailed", "None"])), IntegrationNotFound);
-        assert_eq!(create_failure(&reasons(&["None", "None", "ConditionalCheckFailed", "None"])), Taken { slug_taken: true, email_taken: false });
-        assert_eq!(create_failure(&reasons(&["None", "None", "None", "ConditionalCheckFailed"])), Taken { slug_taken: false, email_taken: true });
-        assert_eq!(
-            create_failure(&reasons(&["None", "None", "ConditionalCheckFailed", "ConditionalCheckFailed"])),
-            Taken { slug_taken: true, email_taken: true }
-        );
-        assert_eq!(create_failure(&reasons(&["None", "ConditionalCheckFailed", "None", "None"])), IdTaken);
-        assert_eq!(create_failure(&reasons(&["None", "ThrottlingError", "None", "None"])), Other);
-    }
-
-    #[test]
-    fn patch_reasons_map_to_statuses() {
-        use PatchFailure::*;
-        assert_eq!(patch_failure(&reasons(&["None", "ConditionalCheckFailed", "None"]), true), EmailTaken);
-        assert_eq!(patch_failure(&reasons(&["ConditionalCheckFailed", "None", "None"]), true), RecordChanged);
-        assert_eq!(patch_failure(&reasons(&["None", "None", "None", "ConditionalCheckFailed"]), true), UserMissing);
-        assert_eq!(patch_failure(&reasons(&["None", "ConditionalCheckFailed"]), false), UserMissing);
-        assert_eq!(patch_failure(&reasons(&["None", "ValidationError"]), false), Other);
-    }
-
-    #[test]
-    fn only_pure_conflicts_are_retried() {
-        assert!(conflicted(&reasons(&["TransactionConflict", "None"])));
-        assert!(!conflicted(&reasons(&["TransactionConflict", "ConditionalCheckFailed"])), "a failed condition is final");
-        assert!(!conflicted(&reasons(&["None", "None"])));
-    }
-}
+mod tests;

@@ -1,0 +1,84 @@
+//! The expressions of a client update: `SET` over the writable fields the patch sends, the
+//! condition that keeps a caller to the clients in its scope, and the one that the email is still
+//! the one read before.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, Update};
+
+use super::item::{corrupt, n, s};
+use super::keys::{self, Key};
+use super::DynamoStore;
+use crate::client_fields::ClientField;
+use crate::model::{timestamp, Client};
+use crate::store::{ClientPatch, ClientScope, StoreError, StoreResult};
+
+/// Each field the patch sets, as `(attribute, value)`; a field the client-field table does not
+/// mark writable is refused (a patch is typed, so this guards the table's own rows).
+fn field_values(patch: &ClientPatch) -> StoreResult<Vec<(&'static str, AttributeValue)>> {
+    let mut values = Vec::with_capacity(patch.fields.len() + 1);
+    for (field, value) in patch.sets() {
+        if !ClientField::named(field).is_some_and(ClientField::writable) {
+            return Err(StoreError::Corrupt(format!("client field '{field}' is not writable").into()));
+        }
+        values.push((field, serde_dynamo::to_attribute_value(&value).map_err(corrupt)?));
+    }
+    Ok(values)
+}
+
+/// `SET` over the fields of `patch`, plus `updated_at`, under `condition`.
+pub fn update_expression(
+    store: &DynamoStore,
+    patch: &ClientPatch,
+    condition: String,
+    mut values: Key,
+) -> StoreResult<Update> {
+    let mut names = HashMap::new();
+    let mut sets = Vec::new();
+    for (i, (field, value)) in field_values(patch)?.into_iter().enumerate() {
+        names.insert(format!("#f{i}"), field.to_string());
+        values.insert(format!(":f{i}"), value);
+        sets.push(format!("#f{i} = :f{i}"));
+    }
+    names.insert("#updated_at".into(), "updated_at".into());
+    values.insert(":now".into(), s(timestamp::format(patch.now)));
+    sets.push("#updated_at = :now".into());
+    Update::builder()
+        .table_name(&store.table)
+        .set_key(Some(keys::client(patch.client_id)))
+        .update_expression(format!("SET {}", sets.join(", ")))
+        .condition_expression(condition)
+        .set_expression_attribute_names(Some(names))
+        .set_expression_attribute_values(Some(values))
+        .build()
+        .map_err(corrupt)
+}
+
+/// The condition that the client exists and is in `scope`, or `None` when no client of this id
+/// can be in it.
+pub fn scope_condition(client_id: u64, scope: &ClientScope) -> Option<(String, Key)> {
+    let exists = "attribute_exists(PK)".to_string();
+    if scope.any || scope.own_client == Some(client_id) {
+        return Some((exists, Key::new()));
+    }
+    if scope.entity_ids.is_empty() {
+        return None;
+    }
+    let mut values = Key::new();
+    let placeholders: Vec<String> = (scope.entity_ids.iter().take(100)) // DynamoDB's limit for IN
+        .enumerate()
+        .map(|(i, id)| {
+            values.insert(format!(":e{i}"), n(*id));
+            format!(":e{i}")
+        })
+        .collect();
+    Some((format!("{exists} AND entity_id IN ({})", placeholders.join(", ")), values))
+}
+
+/// The condition that the client's email is still the one read before.
+pub fn email_unchanged(current: &Client) -> (String, Key) {
+    (
+        "attribute_exists(PK) AND email = :old_email".into(),
+        Key::from([(":old_email".to_string(), s(current.email.clone()))]),
+    )
+}

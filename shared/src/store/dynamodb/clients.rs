@@ -1,0 +1,140 @@
+//! Client updates, written in place, or in one transaction when the email's guard moves or the
+//! password changes (expressions in [`super::client_expressions`]).
+
+use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue, TransactWriteItem, Update};
+
+use super::client_expressions::{email_unchanged, scope_condition, update_expression};
+use super::item::{condition_failed, corrupt, from_item, s, unavailable};
+use super::keys::{self, Key};
+use super::txn::{self, PatchFailure, PatchRole, Transaction, TxError};
+use super::{sessions, DynamoStore};
+use crate::model::Client;
+use crate::store::{ClientPatch, ClientScope, Guard, PatchError, StoreError, StoreResult, UpdatedClient};
+
+pub async fn update(
+    store: &DynamoStore,
+    patch: &ClientPatch,
+    scope: &ClientScope,
+) -> Result<UpdatedClient, PatchError> {
+    let Some((condition, values)) = scope_condition(patch.client_id, scope) else {
+        return Err(PatchError::ClientNotFound);
+    };
+    if patch.new_email().is_some() || patch.password.is_some() {
+        return update_in_transaction(store, patch, scope).await;
+    }
+    let client = update_in_place(store, patch, condition, values).await?;
+    let previous_email = client.email.clone();
+    Ok(UpdatedClient { client, previous_email })
+}
+
+/// A plain update: one conditional `UpdateItem` that returns the new record.
+async fn update_in_place(
+    store: &DynamoStore,
+    patch: &ClientPatch,
+    condition: String,
+    values: Key,
+) -> Result<Client, PatchError> {
+    let update = update_expression(store, patch, condition, values)?;
+    let result = store
+        .client
+        .update_item()
+        .table_name(&store.table)
+        .set_key(Some(update.key))
+        .update_expression(update.update_expression)
+        .set_condition_expression(update.condition_expression)
+        .set_expression_attribute_names(update.expression_attribute_names)
+        .set_expression_attribute_values(update.expression_attribute_values)
+        .return_values(ReturnValue::AllNew)
+        .send()
+        .await;
+    match result {
+        Ok(out) => Ok(from_item(out.attributes.unwrap_or_default())?),
+        Err(e) if condition_failed(&e) => Err(PatchError::ClientNotFound),
+        Err(e) => Err(PatchError::Store(unavailable(e))),
+    }
+}
+
+/// An email move or a password change: the client, its guards and the user in one transaction,
+/// conditioned on the email read just before (a race retries from the read).
+async fn update_in_transaction(
+    store: &DynamoStore,
+    patch: &ClientPatch,
+    scope: &ClientScope,
+) -> Result<UpdatedClient, PatchError> {
+    for _ in 0..5 {
+        let current: Client = (store.get_record(keys::client(patch.client_id)).await?)
+            .filter(|c| scope.allows(c))
+            .ok_or(PatchError::ClientNotFound)?;
+        let new_guard =
+            patch.new_email().map(Guard::client_email).filter(|g| *g != Guard::client_email(&current.email));
+        if new_guard.is_none() && patch.password.is_none() {
+            let (condition, values) = email_unchanged(&current);
+            match update_in_place(store, patch, condition, values).await {
+                Ok(client) => return Ok(UpdatedClient { client, previous_email: current.email }),
+                Err(PatchError::ClientNotFound) => continue, // the email moved meanwhile
+                Err(e) => return Err(e),
+            }
+        }
+        match txn::write(&store.client, patch_transaction(store, patch, &current, new_guard)?).await {
+            Ok(()) => {}
+            Err(TxError::Cancelled(cancelled)) => match txn::patch_failure(&cancelled) {
+                PatchFailure::RecordChanged => continue,
+                PatchFailure::EmailTaken => return Err(PatchError::EmailTaken),
+                PatchFailure::UserMissing => return Err(PatchError::ClientNotFound),
+                PatchFailure::Other => {
+                    return Err(PatchError::Store(StoreError::Unavailable(
+                        format!("transaction cancelled: {cancelled:?}").into(),
+                    )))
+                }
+            },
+            Err(TxError::Store(e)) => return Err(PatchError::Store(e)),
+        }
+        if let Some(change) = &patch.password {
+            sessions::revoke(store, change.user_id, change.keep_session.as_deref()).await?;
+        }
+        // The transaction held the email read before; the other fields are as this patch set them.
+        return Ok(UpdatedClient { client: patch.apply_to(&current)?, previous_email: current.email });
+    }
+    Err(PatchError::Store(StoreError::Unavailable("the client kept changing during the update".into())))
+}
+
+/// The client's update, with a moved email the new guard (refused if taken) and the old guard's
+/// delete, with a password change the user's new hash (refused if the user is gone).
+fn patch_transaction(
+    store: &DynamoStore,
+    patch: &ClientPatch,
+    current: &Client,
+    new_guard: Option<Guard>,
+) -> StoreResult<Transaction<PatchRole>> {
+    let (condition, values) = email_unchanged(current);
+    let mut txn = Transaction::new();
+    txn.push(
+        PatchRole::Client,
+        TransactWriteItem::builder().update(update_expression(store, patch, condition, values)?).build(),
+    );
+    if let Some(guard) = new_guard {
+        let put = Put::builder()
+            .table_name(&store.table)
+            .set_item(Some(keys::guard(keys::guard_key(&guard), patch.client_id)))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .map_err(corrupt)?;
+        let old = Guard::client_email(&current.email);
+        let delete =
+            Delete::builder().table_name(&store.table).set_key(Some(keys::guard_key(&old))).build().map_err(corrupt)?;
+        txn.push(PatchRole::NewEmailGuard, TransactWriteItem::builder().put(put).build());
+        txn.push(PatchRole::OldEmailGuard, TransactWriteItem::builder().delete(delete).build());
+    }
+    if let Some(change) = &patch.password {
+        let set_hash = Update::builder()
+            .table_name(&store.table)
+            .set_key(Some(keys::user(change.user_id)))
+            .update_expression("SET password_hash = :h")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":h", s(change.password_hash.clone()))
+            .build()
+            .map_err(corrupt)?;
+        txn.push(PatchRole::User, TransactWriteItem::builder().update(set_hash).build());
+    }
+    Ok(txn)
+}
