@@ -5,7 +5,7 @@
 //!
 //! | module                 | owns                                                                 |
 //! |------------------------|----------------------------------------------------------------------|
-//! | [`keys`]               | every key and attribute name; the client fields a patch may write    |
+//! | [`keys`]               | every key and attribute name                                         |
 //! | `schema`               | the table's definition and its creation                              |
 //! | `item`                 | records ⇄ items, attribute values, SDK failures as `StoreError`s     |
 //! | `table`                | plain reads and writes: one item, one partition (paginated)          |
