@@ -18,6 +18,27 @@ use crate::tables::{fresh_dynamodb_table, EntityIds};
 /// The instant the test fixture is loaded at; relative fixture times count from here.
 pub const NOW: OffsetDateTime = datetime!(2026-11-23 12:00 UTC);
 
+/// Sixteen free-text fields of a client that any employee may write: the race tests send one
+/// request per field at once, and a lost update shows as a field that kept its old value.
+pub const RACING_CLIENT_FIELDS: [&str; 16] = [
+    "phone",
+    "bio",
+    "realtor_license",
+    "assistant_phone",
+    "display_phone",
+    "branding_name",
+    "branding_city",
+    "assistant_first_name",
+    "assistant_last_name",
+    "employee_notes",
+    "display_name",
+    "branding_website",
+    "branding_notes",
+    "branding_phone",
+    "branding_address",
+    "branding_address2",
+];
+
 /// The repository's root (where `events/` lives).
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("test-support/ sits in the repo root").to_path_buf()

@@ -15,7 +15,7 @@ mod requests;
 pub mod rie;
 mod tables;
 
-pub use app::{demo_fixture_text, repo_root, TestApp, NOW};
+pub use app::{demo_fixture_text, repo_root, TestApp, NOW, RACING_CLIENT_FIELDS};
 pub use events::{check_events, event, events_with_prefix};
 pub use faulty::FaultyStore;
 pub use http::{http, HttpReply, ServeProcess};

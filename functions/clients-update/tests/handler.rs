@@ -11,7 +11,7 @@ use lambda_http::http::Method;
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::sync::Arc;
-use test_support::{base64, request, Reply, TestApp};
+use test_support::{base64, request, Reply, TestApp, RACING_CLIENT_FIELDS};
 use time::Duration;
 
 async fn update(app: &TestApp, body: Value) -> Reply {
@@ -273,36 +273,16 @@ async fn update_in_parallel(app: &Arc<TestApp>, bodies: Vec<Value>) -> Vec<Reply
     replies
 }
 
-/// Sixteen text fields of one client, each written by a request of its own.
-const RACING_FIELDS: [&str; 16] = [
-    "phone",
-    "bio",
-    "realtor_license",
-    "assistant_phone",
-    "display_phone",
-    "branding_name",
-    "branding_city",
-    "assistant_first_name",
-    "assistant_last_name",
-    "employee_notes",
-    "display_name",
-    "branding_website",
-    "branding_notes",
-    "branding_phone",
-    "branding_address",
-    "branding_address2",
-];
-
 async fn concurrent_updates_of_different_fields_all_survive(app: TestApp) {
     let app = Arc::new(app);
     for round in 0..RACE_ROUNDS {
         let bodies =
-            RACING_FIELDS.iter().map(|f| as_(EMPLOYEE, 100, json!({ (*f): format!("{f}-{round}") }))).collect();
+            RACING_CLIENT_FIELDS.iter().map(|f| as_(EMPLOYEE, 100, json!({ (*f): format!("{f}-{round}") }))).collect();
         for r in update_in_parallel(&app, bodies).await {
             assert_eq!(r.status(), "action-successful", "{}", r.body);
         }
         let after = read(&app, 100).await;
-        for f in RACING_FIELDS {
+        for f in RACING_CLIENT_FIELDS {
             assert_eq!(after[f], format!("{f}-{round}"), "round {round}: {f} was lost");
         }
     }

@@ -4,7 +4,7 @@
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use test_support::{emulator, http, repo_root, ServeProcess};
+use test_support::{emulator, http, repo_root, ServeProcess, RACING_CLIENT_FIELDS};
 
 /// `planocore` with the emulator and a table of the test's own.
 fn planocore(table: &str, args: &[&str]) -> Output {
@@ -144,24 +144,7 @@ fn sixteen_requests_at_once_through_serve_on_dynamodb_lose_nothing_and_claim_onc
     ok(planocore(&t, &["table", "create"]));
     ok(planocore(&t, &["seed", repo_root().join("tools/planocore/demo-fixture.json").to_str().unwrap()]));
     let server = serve(command(&t, &["serve", "--addr", "127.0.0.1:0", "--store", "dynamodb"]));
-    let fields = [
-        "phone",
-        "bio",
-        "realtor_license",
-        "assistant_phone",
-        "display_phone",
-        "branding_name",
-        "branding_city",
-        "assistant_first_name",
-        "assistant_last_name",
-        "employee_notes",
-        "display_name",
-        "branding_website",
-        "branding_notes",
-        "branding_phone",
-        "branding_address",
-        "branding_address2",
-    ];
+    let fields = RACING_CLIENT_FIELDS;
     let mut ids = std::collections::HashSet::new();
     for round in 0..ROUNDS {
         // One slug, sixteen creators: one wins, fifteen are told the slug is taken.
