@@ -175,7 +175,8 @@ pub fn entity_view(entity: &Entity, view: EntityView) -> Value {
         EntityView::Entity | EntityView::AdminRead => {
             let mut out = json!({
                 "id": e.id, "integration_id": e.integration_id, "entity_slug": e.entity_slug, "email": e.email,
-                "name": e.name, "address": address(), "operational_transaction_emails": e.operational_transaction_emails,
+                "name": e.name, "address": address(),
+                "operational_transaction_emails": e.operational_transaction_emails,
                 "order_completion_emails": e.order_completion_emails, "active": e.active,
                 "created_at": timestamp::format(e.created_at), "updated_at": timestamp::format(e.updated_at),
             });

@@ -39,7 +39,8 @@ pub struct LogNotifier;
 #[async_trait]
 impl Notifier for LogNotifier {
     async fn send(&self, email: &Email) -> Result<(), NotifyError> {
-        tracing::info!(event = "email-logged", to = %email.to, subject = %email.subject, "email not sent: no Mandrill key configured");
+        let (to, subject) = (&email.to, &email.subject);
+        tracing::info!(event = "email-logged", to = %to, subject = %subject, "email not sent: no Mandrill key configured");
         Ok(())
     }
 }

@@ -143,10 +143,14 @@ fn print_demo_help(addr: SocketAddr) {
         println!("  application {:<28} {}", a["token"].as_str().unwrap_or(""), a["name"].as_str().unwrap_or(""));
     }
     println!("try (Clients Update takes its JSON body base64-encoded):");
+    // Each is one shell command, printed over two lines with a `\` continuation.
+    println!("  curl -s -X PUT http://{addr}/api/v1/clients/update -H 'content-type: application/json' \\");
     println!(
-        "  curl -s -X PUT http://{addr}/api/v1/clients/update -H 'content-type: application/json' \\\n    --data \"$(printf '%s' '{{\"token\":\"demo-employee-token\",\"id\":100,\"phone\":\"303-555-0199\"}}' | base64 -w0)\""
+        r#"    --data "$(printf '%s' '{{"token":"demo-employee-token","id":100,"phone":"303-555-0199"}}' | base64 -w0)""#
     );
+    println!("  curl -s -X POST http://{addr}/api/v1/entities/create -H 'content-type: application/json' \\");
     println!(
-        "  curl -s -X POST http://{addr}/api/v1/entities/create -H 'content-type: application/json' \\\n    --data '{{\"token\":\"demo-app-token\",\"integration_id\":7,\"entity_slug\":\"peak-realty\",\"email\":\"team@peak.example\",\"name\":\"Peak Realty\",\"active\":true,\"address\":{{\"street\":\"5 Elm St\",\"city\":\"Denver\",\"state\":\"CO\",\"country\":\"US\",\"postal_code\":\"80203\"}}}}'"
+        r#"    --data '{{"token":"demo-app-token","integration_id":7,"entity_slug":"peak-realty","email":"team@peak.example",{}}}'"#,
+        r#""name":"Peak Realty","active":true,"address":{"street":"5 Elm St","city":"Denver","state":"CO","country":"US","postal_code":"80203"}"#
     );
 }
