@@ -70,10 +70,18 @@ function startServe(extraArgs) {
     });
     child.on("error", reject);
     child.on("exit", (code) => reject(new Error(`planocore serve exited (${code})`)));
+    // A server that never says where it listens fails the check instead of hanging it.
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error("planocore serve printed no listening line within 20 s"));
+    }, 20000);
     const lines = createInterface({ input: child.stdout });
     lines.on("line", (line) => {
       const m = line.match(/^planocore: listening on (http:\/\/\S+)$/);
-      if (m) resolve({ child, url: m[1] });
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, url: m[1] });
+      }
     });
   });
 }

@@ -33,6 +33,8 @@ pub struct Written {
     /// `null` or `""` clears it.
     pub clearable: bool,
     pub writers: Writers,
+    /// Accepted only with this other param.
+    pub requires: Option<&'static str>,
 }
 
 /// One row of the table.
@@ -109,9 +111,16 @@ macro_rules! client_fields {
         }
     };
     (@written -) => { None };
-    (@written ($kind:expr, $clearable:expr, $writers:ident)) => {
-        Some(Written { kind: $kind, clearable: $clearable, writers: Writers::$writers })
+    (@written ($kind:expr, $clearable:expr, $writers:ident $(, requires $other:ident)?)) => {
+        Some(Written {
+            kind: $kind,
+            clearable: $clearable,
+            writers: Writers::$writers,
+            requires: client_fields!(@requires $($other)?),
+        })
     };
+    (@requires) => { None };
+    (@requires $other:ident) => { Some(stringify!($other)) };
     (@stored none) => { false };
     (@stored $storage:ident) => { true };
     (@get none $c:ident, $f:ident) => { None };
@@ -164,7 +173,7 @@ client_fields! {
     email: str (Kind::Email, false, Everyone) [Default Profile],
     phone: opt (STR, true, Everyone) [Default Profile],
     password: none (NEW_PASSWORD, false, NotLiaisons) [],
-    current_password: none (ANY_PASSWORD, false, Everyone) [],
+    current_password: none (ANY_PASSWORD, false, Everyone, requires password) [],
     active: bool (Kind::Bool, true, Staff) [Default],
     contract_type: opt - [ContractType],
     entity_id: id - [Default ContractType],
@@ -220,7 +229,8 @@ pub const fn params_after<const N: usize>(control: &[ParamSpec]) -> [ParamSpec; 
     let mut i = 0;
     while i < CLIENT_FIELDS.len() {
         if let Some(w) = CLIENT_FIELDS[i].written {
-            out[n] = ParamSpec { name: CLIENT_FIELDS[i].name, kind: w.kind, required: false, clearable: w.clearable };
+            let name = CLIENT_FIELDS[i].name;
+            out[n] = ParamSpec { name, kind: w.kind, required: false, clearable: w.clearable, requires: w.requires };
             n += 1;
         }
         i += 1;

@@ -58,18 +58,20 @@ pub struct ParamSpec {
     /// `null` or `""` clears the field; otherwise they are `invalid-param` (required fields
     /// report `missing-param` first).
     pub clearable: bool,
+    /// Accepted only with this other param: without it, an `invalid-param` of the type stage.
+    pub requires: Option<&'static str>,
 }
 
 impl ParamSpec {
     pub const fn required(name: &'static str, kind: Kind) -> Self {
-        ParamSpec { name, kind, required: true, clearable: false }
+        ParamSpec { name, kind, required: true, clearable: false, requires: None }
     }
     pub const fn optional(name: &'static str, kind: Kind) -> Self {
-        ParamSpec { name, kind, required: false, clearable: true }
+        ParamSpec { name, kind, required: false, clearable: true, requires: None }
     }
     /// Optional to send, but may not be emptied (e.g. a client's `first_name` on update).
     pub const fn unclearable(name: &'static str, kind: Kind) -> Self {
-        ParamSpec { name, kind, required: false, clearable: false }
+        ParamSpec { name, kind, required: false, clearable: false, requires: None }
     }
 }
 
@@ -236,6 +238,13 @@ fn check_types(
             continue;
         }
         if matches!(spec.kind, Kind::View(_)) && value.is_null() {
+            continue;
+        }
+        if let Some(other) = spec.requires.filter(|other| body.get(*other).is_none_or(Value::is_null)) {
+            out.push(ParamError::new(
+                qualified(prefix, spec.name),
+                format!("This param is accepted only with '{other}'."),
+            ));
             continue;
         }
         if is_empty(spec, value) && !matches!(spec.kind, Kind::EmailList | Kind::View(_) | Kind::Bool) {
@@ -413,7 +422,13 @@ mod tests {
     ];
     const SPECS: &[ParamSpec] = &[
         ParamSpec::required("token", Kind::Token),
-        ParamSpec { name: "view", kind: Kind::View(&["default", "full"]), required: false, clearable: false },
+        ParamSpec {
+            name: "view",
+            kind: Kind::View(&["default", "full"]),
+            required: false,
+            clearable: false,
+            requires: None,
+        },
         ParamSpec::required("id", Kind::Integer),
         ParamSpec::unclearable("first_name", Kind::Str { max: 5 }),
         ParamSpec::optional("phone", Kind::Str { max: MAX_STRING }),

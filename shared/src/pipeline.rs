@@ -122,14 +122,14 @@ pub async fn handle(deps: &Deps, route: RouteId, handler: RouteFn, req: Request)
         Ok(Ok(envelope)) => envelope,
         Ok(Err(_panic)) => {
             tracing::error!(request_id = %id, route = route.name(), "handler panicked");
-            Envelope::new(Outcome::status(Status::ApplicationCrash), &id)
+            crashed(&id, caller.as_ref())
         }
         Err(_elapsed) => {
             tracing::error!(request_id = %id, route = route.name(), "request deadline passed");
-            Envelope::new(Outcome::status(Status::ApplicationCrash), &id)
+            crashed(&id, caller.as_ref())
         }
     };
-    log_request(&id, Some(route), envelope.status, started, caller.as_ref());
+    log_request(&id, Some(route), envelope.status, started, caller.as_ref().map(|(c, _)| c));
     envelope.into_response()
 }
 
@@ -139,7 +139,7 @@ async fn run(
     handler: RouteFn,
     req: &Request,
     id: &str,
-    caller_out: &mut Option<Caller>,
+    caller_out: &mut Option<(Caller, CallerObjects)>,
 ) -> Envelope {
     let body = match pre_auth(deps, route, req).await {
         Ok(body) => body,
@@ -162,14 +162,26 @@ async fn run(
         Ok(caller) => caller,
         Err(failure) => return auth_failure(failure, id),
     };
-    *caller_out = Some(caller.clone());
-    let ctx = Context { deps, route, caller: &caller, body: &body, request_id: id, now };
+    let objects = CallerObjects::of(&caller, &body);
+    // Kept where `handle` sees it too: a panic or the deadline still answers with the caller.
+    let (caller, objects) = &*caller_out.insert((caller, objects));
+    let ctx = Context { deps, route, caller, body: &body, request_id: id, now };
     let outcome = match handler(ctx).await {
         Ok(data) => Outcome::success(data),
         Err(e) => e.into_outcome(route, id),
     };
     let mut envelope = Envelope::new(outcome, id);
-    attach_caller(&mut envelope, &caller, &body);
+    objects.attach(&mut envelope);
+    envelope
+}
+
+/// `application-crash` for a panic or the deadline; once the caller is known, the answer still
+/// carries its `session` or `application` object (docs/api.md#envelope).
+fn crashed(id: &str, caller: Option<&(Caller, CallerObjects)>) -> Envelope {
+    let mut envelope = Envelope::new(Outcome::status(Status::ApplicationCrash), id);
+    if let Some((_, objects)) = caller {
+        objects.attach(&mut envelope);
+    }
     envelope
 }
 
@@ -209,15 +221,30 @@ fn view_requested(body: &Map<String, Value>, param: &str, valid: &[&str]) -> boo
     }
 }
 
-fn attach_caller(envelope: &mut Envelope, caller: &Caller, body: &Map<String, Value>) {
-    match caller {
-        Caller::Session { session, user } if view_requested(body, "session_view", SessionView::NAMES) => {
-            envelope.session = Some(session_view(session, user));
+/// The `session` / `application` objects of every answer after authentication, made once the
+/// caller is known so that any later answer (a crash included) can carry them.
+#[derive(Debug, Clone, Default)]
+struct CallerObjects {
+    session: Option<Value>,
+    application: Option<Value>,
+}
+
+impl CallerObjects {
+    fn of(caller: &Caller, body: &Map<String, Value>) -> CallerObjects {
+        match caller {
+            Caller::Session { session, user } if view_requested(body, "session_view", SessionView::NAMES) => {
+                CallerObjects { session: Some(session_view(session, user)), application: None }
+            }
+            Caller::Application(app) if view_requested(body, "application_view", ApplicationView::NAMES) => {
+                CallerObjects { session: None, application: Some(application_view(app)) }
+            }
+            _ => CallerObjects::default(),
         }
-        Caller::Application(app) if view_requested(body, "application_view", ApplicationView::NAMES) => {
-            envelope.application = Some(application_view(app));
-        }
-        _ => {}
+    }
+
+    fn attach(&self, envelope: &mut Envelope) {
+        envelope.session.clone_from(&self.session);
+        envelope.application.clone_from(&self.application);
     }
 }
 

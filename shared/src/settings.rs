@@ -29,8 +29,8 @@ pub struct Settings {
     pub mandrill: MandrillSettings,
 }
 
-/// The Mandrill variables (docs/api.md#notifications).
-#[derive(Debug, Clone, Default)]
+/// The Mandrill variables (docs/api.md#notifications). `Debug` never shows the key.
+#[derive(Clone, Default)]
 pub struct MandrillSettings {
     /// `MANDRILL_SECRET_ID`: the Secrets Manager secret holding the key; wins over the key.
     pub secret_id: Option<String>,
@@ -40,6 +40,18 @@ pub struct MandrillSettings {
     pub api_url: Option<String>,
     pub from_email: Option<String>,
     pub from_name: Option<String>,
+}
+
+impl std::fmt::Debug for MandrillSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MandrillSettings")
+            .field("secret_id", &self.secret_id)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("api_url", &self.api_url)
+            .field("from_email", &self.from_email)
+            .field("from_name", &self.from_name)
+            .finish()
+    }
 }
 
 impl Settings {
@@ -106,5 +118,12 @@ mod tests {
         assert_eq!(s.registry_cache, Duration::ZERO);
         assert_eq!(s.log_level, LevelFilter::WARN);
         assert_eq!(s.mandrill.api_key.as_deref(), Some("k"));
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_mandrill_key() {
+        let s = from(&[("MANDRILL_API_KEY", "md-SECRET-123")]);
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("md-SECRET-123") && shown.contains("<redacted>"), "{shown}");
     }
 }

@@ -3,7 +3,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::auth::expires_at;
-use crate::client_fields::CLIENT_FIELDS;
+use crate::client_fields::{ClientField, CLIENT_FIELDS};
 use crate::model::{timestamp, Application, Client, Entity, Session, User};
 
 /// A view's name in requests, parsed into its enum by the params reader.
@@ -94,15 +94,29 @@ pub fn application_view(app: &Application) -> Value {
     })
 }
 
+fn as_map<T: serde::Serialize>(record: &T) -> Map<String, Value> {
+    match serde_json::to_value(record) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    }
+}
+
 /// The client in `view` (fields from the table in `client_fields`). `staff` (employees and
 /// applications) also see employee notes; `entity` is the client's entity, read only for the
 /// branding view.
 pub fn client_view(client: &Client, view: ClientView, staff: bool, entity: Option<&Entity>) -> Value {
-    let mut out: Map<String, Value> = CLIENT_FIELDS
-        .iter()
-        .filter(|f| f.shown_in(view, staff))
-        .map(|f| (f.name.to_string(), client.field(f.name).unwrap_or(Value::Null)))
-        .collect();
+    let mut out: Map<String, Value> = if view == ClientView::ClientRead {
+        // Every field, in the record's own order.
+        let mut all = as_map(client);
+        all.retain(|name, _| ClientField::named(name).is_some_and(|f| f.shown_in(view, staff)));
+        all
+    } else {
+        CLIENT_FIELDS
+            .iter()
+            .filter(|f| f.shown_in(view, staff))
+            .map(|f| (f.name.to_string(), client.field(f.name).unwrap_or(Value::Null)))
+            .collect()
+    };
     match view {
         ClientView::Tours => {
             out.insert("tour_contact".into(), tour_contact(client));
@@ -192,6 +206,39 @@ pub fn entity_view(entity: &Entity, view: EntityView) -> Value {
 mod tests {
     use super::*;
     use crate::fixture;
+
+    #[test]
+    fn views_list_their_keys_in_the_documented_order() {
+        let fx = fixture::parse(
+            r#"{"clients":[{"id":1,"entity_id":4,"first_name":"A","last_name":"B","email":"a@b.co"}]}"#,
+            datetime!(2026-01-01 0:00 UTC),
+        )
+        .unwrap();
+        let keys = |view, staff| -> Vec<String> {
+            client_view(&fx.clients[0], view, staff, None).as_object().unwrap().keys().cloned().collect()
+        };
+        let default =
+            ["id", "first_name", "last_name", "email", "phone", "active", "entity_id", "created_at", "updated_at"];
+        assert_eq!(keys(ClientView::Default, false), default);
+        let profile = [
+            "id",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "assistant_first_name",
+            "assistant_last_name",
+            "assistant_phone",
+            "realtor_license",
+            "bio",
+        ];
+        assert_eq!(keys(ClientView::Profile, false), profile);
+        assert_eq!(keys(ClientView::ContractType, false), ["id", "contract_type", "entity_id"]);
+        let record: Vec<String> = as_map(&fx.clients[0]).keys().cloned().collect();
+        assert_eq!(keys(ClientView::ClientRead, true), record, "client_read: the record's order");
+        let without_notes: Vec<String> = record.into_iter().filter(|k| k != "employee_notes").collect();
+        assert_eq!(keys(ClientView::ClientRead, false), without_notes);
+    }
 
     #[test]
     fn view_names_round_trip() {

@@ -12,7 +12,7 @@ use shared::auth::token_hash;
 use shared::pipeline::handle;
 use shared::registry::{self, RegistryCache};
 use shared::store::RecordKind;
-use shared::{Context, RouteId, RouteResult};
+use shared::{Context, RouteError, RouteId, RouteResult};
 use test_support::{base64, request, FaultyStore, Reply, TestApp, NOW};
 use time::Duration;
 
@@ -373,5 +373,40 @@ async fn last_used(store: &dyn shared::store::Store, hash: &str) -> time::Offset
     match store.token(hash).await.unwrap() {
         Some(shared::store::TokenOwner::Session(s)) => s.last_used_at,
         other => panic!("not a session: {other:?}"),
+    }
+}
+
+fn fails_in_the_store(_ctx: Context<'_>) -> BoxFuture<'_, RouteResult> {
+    async move { Err(shared::store::StoreError::Unavailable("the store went away".into()).into()) }.boxed()
+}
+
+fn email_fails(_ctx: Context<'_>) -> BoxFuture<'_, RouteResult> {
+    async move {
+        let source = shared::notify::NotifyError("Mandrill rejected it".into());
+        Err(RouteError::NotificationFailed { data: json!({"id": 1}), source })
+    }
+    .boxed()
+}
+
+/// Once the caller is known, every answer carries its `session` or `application` object: a
+/// store failure, a failed email and a panic included (docs/api.md#envelope).
+#[tokio::test]
+async fn after_authentication_every_answer_carries_the_callers_object() {
+    let app = TestApp::memory().await;
+    let routes: [(shared::pipeline::RouteFn, &str); 3] = [
+        (fails_in_the_store, "application-crash"),
+        (email_fails, "mandrill-email-failed"),
+        (panics, "application-crash"),
+    ];
+    for (route, status) in routes {
+        for (token, object, absent) in
+            [("demo-employee-token", "session", "application"), ("demo-app-token", "application", "session")]
+        {
+            let req = create_request(&json!({"token": token}));
+            let r = Reply::from_response(handle(&app.deps, RouteId::EntitiesCreate, route, req).await);
+            assert_eq!(r.status(), status, "{token}: {}", r.body);
+            assert!(r.body[object].is_object(), "{status} for {token} carries `{object}`: {}", r.body);
+            assert!(r.body.get(absent).is_none(), "{status} for {token}: no `{absent}`: {}", r.body);
+        }
     }
 }

@@ -33,13 +33,6 @@ pub fn route(ctx: Context<'_>) -> BoxFuture<'_, RouteResult> {
 
 async fn update(ctx: Context<'_>) -> RouteResult {
     let params = params::read(PARAMS, ctx.body)?;
-    if params.contains("current_password") && !params.contains("password") {
-        return Err(RouteError::param(
-            Status::InvalidParam,
-            "current_password",
-            "This param is accepted only with 'password'.",
-        ));
-    }
     // Stage 14: every role may use the route; an application needs the permission.
     if ctx.caller.application().is_some() && !ctx.caller.application_may(RouteId::ClientsUpdate) {
         return Err(RouteError::param(Status::PermissionDenied, "token", "This caller may not use this route."));

@@ -341,6 +341,20 @@ async fn an_email_change_notifies_the_old_address(app: TestApp) {
 
 // ---------------------------------------------------------------- password
 
+async fn current_password_without_password_is_reported_with_the_other_invalid_params(app: TestApp) {
+    // One answer names every invalid param of the stage, in the documented order.
+    let long = "x".repeat(256);
+    let r =
+        update(&app, as_(ADA, 100, json!({"current_password": "correct horse battery", "phone": long, "bio": "ok"})))
+            .await;
+    assert_eq!(
+        (r.status(), r.error_params()),
+        ("invalid-param", vec!["phone".to_string(), "current_password".to_string()])
+    );
+    assert!(r.body["errors"][1]["message"].as_str().unwrap().contains("only with 'password'"), "{}", r.body);
+    assert_eq!(read(&app, 100).await["bio"], Value::Null, "nothing was written");
+}
+
 async fn own_password_change_needs_the_current_password(app: TestApp) {
     let r = update(&app, as_(ADA, 100, json!({"password": "brand new secret"}))).await;
     assert_eq!((r.status(), r.error_params()), ("missing-param", vec!["current_password".to_string()]));
@@ -630,6 +644,7 @@ test_support::store_suite!(
     email_is_unique_case_insensitively_and_the_old_one_is_freed,
     parallel_claims_of_one_email_have_one_winner,
     an_email_change_notifies_the_old_address,
+    current_password_without_password_is_reported_with_the_other_invalid_params,
     own_password_change_needs_the_current_password,
     password_rules,
     a_password_change_revokes_every_other_session_of_the_user,

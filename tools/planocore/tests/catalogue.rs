@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use lambda_http::http::Method;
 use serde_json::json;
 use serde_norway::Value as Yaml;
+use shared::params::ParamSpec;
 use shared::registry;
 use shared::RouteId;
 use test_support::{base64, request, Reply, TestApp};
@@ -40,7 +41,10 @@ fn template_routes() -> Vec<(String, String, String)> {
 fn every_route_is_in_the_template() {
     let routes = template_routes();
     for route in RouteId::ALL {
-        let found = routes.iter().any(|(m, p, _)| m == route.method().as_str() && p == route.path());
+        // `clients.update` is served by `ClientsUpdateFunction`.
+        let function: String =
+            route.name().split('.').map(|w| w[..1].to_uppercase() + &w[1..]).chain(["Function".to_string()]).collect();
+        let found = routes.iter().any(|(m, p, f)| m == route.method().as_str() && p == route.path() && *f == function);
         assert!(
             found,
             "{}: no HttpApi event {} {} in template.yaml: {routes:?}",
@@ -80,18 +84,29 @@ async fn registry_sync_creates_every_route_and_its_service() {
     }
 }
 
+/// The route's own params table: which handler answered shows in the params it misses.
+fn params_of(route: RouteId) -> &'static [ParamSpec] {
+    match route {
+        RouteId::ClientsUpdate => clients_update::handler::PARAMS,
+        RouteId::EntitiesCreate => entities_create::handler::PARAMS,
+    }
+}
+
 #[tokio::test]
-async fn planocore_serve_answers_every_route() {
+async fn planocore_serve_answers_every_route_with_its_own_handler() {
     let app = TestApp::memory().await;
     for route in RouteId::ALL {
-        let body = json!({"token": "not-a-token"});
+        // An employee with no other param: the route's handler names its own required params.
+        let body = json!({"token": "demo-employee-token"});
         let body = if route.sensitive() { base64(&body) } else { body.to_string() };
         let req = request(route.method(), route.path(), Some("application/json"), body);
         let reply = Reply::from_response(planocore::handle(&app.deps, req).await);
+        let required: Vec<String> =
+            params_of(route).iter().filter(|p| p.required && p.name != "token").map(|p| p.name.to_string()).collect();
         assert_eq!(
-            reply.status(),
-            "invalid-token",
-            "{}: planocore::handle does not route it to its handler",
+            (reply.status(), reply.error_params()),
+            ("missing-param", required),
+            "{}: planocore::handle does not route it to its own handler",
             route.name()
         );
     }
