@@ -145,12 +145,14 @@ fn print_demo_help(addr: SocketAddr) {
     println!("try (Clients Update takes its JSON body base64-encoded):");
     // Each is one shell command, printed over two lines with a `\` continuation.
     println!("  curl -s -X PUT http://{addr}/api/v1/clients/update -H 'content-type: application/json' \\");
-    println!(
-        r#"    --data "$(printf '%s' '{{"token":"demo-employee-token","id":100,"phone":"303-555-0199"}}' | base64 -w0)""#
-    );
+    println!(r#"    --data "$(printf '%s' '{DEMO_UPDATE}' | base64 -w0)""#);
     println!("  curl -s -X POST http://{addr}/api/v1/entities/create -H 'content-type: application/json' \\");
-    println!(
-        r#"    --data '{{"token":"demo-app-token","integration_id":7,"entity_slug":"peak-realty","email":"team@peak.example",{}}}'"#,
-        r#""name":"Peak Realty","active":true,"address":{"street":"5 Elm St","city":"Denver","state":"CO","country":"US","postal_code":"80203"}"#
-    );
+    println!("    --data '{DEMO_CREATE}'");
 }
+
+const DEMO_UPDATE: &str = r#"{"token":"demo-employee-token","id":100,"phone":"303-555-0199"}"#;
+const DEMO_CREATE: &str = concat!(
+    r#"{"token":"demo-app-token","integration_id":7,"entity_slug":"peak-realty","email":"team@peak.example","#,
+    r#""name":"Peak Realty","active":true,"address":{"street":"5 Elm St","city":"Denver","state":"CO","#,
+    r#""country":"US","postal_code":"80203"}}"#
+);
