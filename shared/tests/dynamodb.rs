@@ -299,7 +299,8 @@ async fn assert_nothing_created(app: &TestApp) {
 /// An HTTP proxy in front of DynamoDB Local that answers the first `conflicts`
 /// `TransactWriteItems` as DynamoDB answers overlapping transactions: HTTP 400,
 /// `TransactionCanceledException` with a `TransactionConflict` reason on the first item. Every
-/// other request, and every transaction after those, goes through unchanged.
+/// other request, and every transaction after those, goes through unchanged. A `before_first`
+/// write runs just before the first transaction is forwarded: another writer's change.
 struct ConflictProxy {
     url: String,
     transactions: Arc<AtomicUsize>,
@@ -308,6 +309,10 @@ struct ConflictProxy {
 
 impl ConflictProxy {
     async fn start(conflicts: usize) -> ConflictProxy {
+        ConflictProxy::with_write_before(conflicts, None).await
+    }
+
+    async fn with_write_before(conflicts: usize, before_first: Option<BoxFuture<'static, ()>>) -> ConflictProxy {
         use http_body_util::{BodyExt, Full};
         use hyper::body::Bytes;
         use hyper_util::client::legacy::Client;
@@ -318,19 +323,27 @@ impl ConflictProxy {
         let transactions = Arc::new(AtomicUsize::new(0));
         let client = Client::builder(hyper_util::rt::TokioExecutor::new()).build_http::<Full<Bytes>>();
         let seen = transactions.clone();
+        let before_first = Arc::new(tokio::sync::Mutex::new(before_first));
         let server = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else { return };
-                let (client, upstream, seen) = (client.clone(), upstream.clone(), seen.clone());
+                let (client, upstream, seen, before) =
+                    (client.clone(), upstream.clone(), seen.clone(), before_first.clone());
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                        let (client, upstream, seen) = (client.clone(), upstream.clone(), seen.clone());
+                        let (client, upstream, seen, before) =
+                            (client.clone(), upstream.clone(), seen.clone(), before.clone());
                         async move {
                             let (mut parts, body) = req.into_parts();
                             let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
                             let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
-                            if target.ends_with(".TransactWriteItems") && seen.fetch_add(1, SeqCst) < conflicts {
-                                return Ok::<_, hyper_util::client::legacy::Error>(conflict_answer(&body));
+                            if target.ends_with(".TransactWriteItems") {
+                                if seen.fetch_add(1, SeqCst) < conflicts {
+                                    return Ok::<_, hyper_util::client::legacy::Error>(conflict_answer(&body));
+                                }
+                                if let Some(write) = before.lock().await.take() {
+                                    write.await;
+                                }
                             }
                             let path = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
                             parts.uri =
@@ -430,4 +443,65 @@ async fn entities_create_like(deps: &Deps, req: lambda_http::Request) -> lambda_
         .boxed()
     }
     handle(deps, RouteId::EntitiesCreate, create, req).await
+}
+
+/// A client update sets `phone`; another writer sets `bio` between the store's read of the
+/// client and its transaction (an email move). `data` is the record as stored: both show.
+#[tokio::test]
+async fn data_after_a_transactional_update_is_the_stored_record() {
+    let app = TestApp::dynamodb().await;
+    let other = dynamo(&app).clone();
+    let concurrent: BoxFuture<'static, ()> = async move {
+        let key = keys::client(100);
+        let set = other.client().update_item().table_name(other.table()).set_key(Some(key));
+        let set = set
+            .update_expression("SET bio = :b")
+            .expression_attribute_values(":b", AttributeValue::S("by another".into()));
+        set.send().await.expect("the other writer's update");
+    }
+    .boxed();
+    let proxy = ConflictProxy::with_write_before(0, Some(concurrent)).await;
+    let deps = deps_behind(&app, &proxy.url).await;
+    let body = json!({"token": "demo-employee-token", "id": 100, "email": "ada@moved.example", "view": "client_read"});
+    let req = request(Method::PUT, "/api/v1/clients/update", Some("application/json"), test_support::base64(&body));
+    let r = Reply::from_response(handle(&deps, RouteId::ClientsUpdate, update_email_like, req).await);
+    assert_eq!(r.status(), "action-successful", "{}", r.body);
+    assert_eq!(r.body["data"]["email"], "ada@moved.example");
+    assert_eq!(r.body["data"]["bio"], "by another", "the other writer's change is not hidden: {}", r.body);
+}
+
+/// A client's old email guard that another client holds (a hand-loaded table) is left alone
+/// when the client moves to a new email; the new guard is the client's.
+#[tokio::test]
+async fn an_email_move_releases_the_old_guard_only_if_it_is_the_clients_own() {
+    let app = TestApp::dynamodb().await;
+    let store = dynamo(&app);
+    store
+        .client()
+        .put_item()
+        .table_name(store.table())
+        .set_item(Some(keys::guard(keys::client_email("ada@example.com"), 101)))
+        .send()
+        .await
+        .unwrap();
+    let body = json!({"token": "demo-employee-token", "id": 100, "email": "ada@moved.example"});
+    let req = request(Method::PUT, "/api/v1/clients/update", Some("application/json"), test_support::base64(&body));
+    let r = Reply::from_response(handle(&app.deps, RouteId::ClientsUpdate, update_email_like, req).await);
+    assert_eq!(r.status(), "action-successful", "{}", r.body);
+    let old = raw_item(store, keys::client_email("ada@example.com")).await.expect("the other client's guard is kept");
+    assert_eq!(old[keys::OWNER], AttributeValue::N("101".into()));
+    let new = raw_item(store, keys::client_email("ada@moved.example")).await.expect("the new guard");
+    assert_eq!(new[keys::OWNER], AttributeValue::N("100".into()));
+}
+
+/// An email move of client 100 as the route makes it, without depending on the function crate.
+fn update_email_like(ctx: Context<'_>) -> BoxFuture<'_, RouteResult> {
+    async move {
+        let email = ctx.body["email"].as_str().map(str::to_string);
+        let patch =
+            shared::store::ClientPatch { client_id: 100, email, fields: Vec::new(), password: None, now: ctx.now };
+        let updated = ctx.deps.store.update_client(&patch, &shared::store::ClientScope::ANY).await?;
+        Ok(shared::views::client_view(&updated.client, shared::views::ClientView::ClientRead, true, None))
+    }
+    .boxed()
 }

@@ -288,6 +288,22 @@ async fn concurrent_updates_of_different_fields_all_survive(app: TestApp) {
     }
 }
 
+async fn a_liaison_of_150_entities_reaches_the_clients_of_every_one(app: TestApp) {
+    // Entity 5 (client 100's) comes last, past DynamoDB's 100 operands of `IN`.
+    let entities: Vec<u64> = (1000..1149).chain([5]).collect();
+    let fixture = json!({
+        "users": [{"id": 90, "liaison_id": 690, "liaison_entity_ids": entities}],
+        "sessions": [{"token": "wide-liaison-token", "user_id": 90, "created_at": "-1h", "last_used_at": "-5m"}],
+    });
+    let fixture = shared::fixture::parse(&fixture.to_string(), test_support::NOW).unwrap();
+    app.deps.store.load_fixture(&fixture).await.unwrap();
+    let r = update(&app, as_("wide-liaison-token", 100, json!({"phone": "555-0150"}))).await;
+    assert_eq!((r.status(), r.body["data"]["phone"].clone()), ("action-successful", json!("555-0150")), "{}", r.body);
+    let r = update(&app, as_("wide-liaison-token", 101, json!({"phone": "555-0151"}))).await;
+    assert_eq!((r.status(), r.error_params()), ("invalid-param", vec!["id".to_string()]), "entity 6 is not its");
+    assert_eq!(read(&app, 101).await["phone"], Value::Null);
+}
+
 // ---------------------------------------------------------------- email
 
 async fn email_is_unique_case_insensitively_and_the_old_one_is_freed(app: TestApp) {
@@ -643,6 +659,7 @@ test_support::store_suite!(
     concurrent_updates_of_different_fields_all_survive,
     email_is_unique_case_insensitively_and_the_old_one_is_freed,
     parallel_claims_of_one_email_have_one_winner,
+    a_liaison_of_150_entities_reaches_the_clients_of_every_one,
     an_email_change_notifies_the_old_address,
     current_password_without_password_is_reported_with_the_other_invalid_params,
     own_password_change_needs_the_current_password,

@@ -124,7 +124,10 @@ impl Store for MemoryStore {
         let updated = patch.apply_to(current)?;
         // Every check has passed: write everything.
         if let Some(guard) = new_guard {
-            state.guards.remove(&old_guard);
+            // The old address's guard is released only if it is this client's.
+            if state.guards.get(&old_guard) == Some(&patch.client_id) {
+                state.guards.remove(&old_guard);
+            }
             state.guards.insert(guard, patch.client_id);
         }
         if let Some(change) = &patch.password {

@@ -54,25 +54,43 @@ pub fn update_expression(
         .map_err(corrupt)
 }
 
-/// The condition that the client exists and is in `scope`, or `None` when no client of this id
-/// can be in it.
-pub fn scope_condition(client_id: u64, scope: &ClientScope) -> Option<(String, Key)> {
+/// DynamoDB's limit on the operands of `IN`.
+const IN_LIMIT: usize = 100;
+
+/// How a plain update keeps a caller to the clients in its scope.
+pub enum ScopeCheck {
+    /// The condition that the client exists and is in the scope.
+    Condition(String, Key),
+    /// The scope is too large for one condition: read the client and check it first.
+    ReadFirst,
+    /// No client of this id can be in the scope.
+    NoClient,
+}
+
+pub fn scope_condition(client_id: u64, scope: &ClientScope) -> ScopeCheck {
     let exists = "attribute_exists(PK)".to_string();
     if scope.any || scope.own_client == Some(client_id) {
-        return Some((exists, Key::new()));
+        return ScopeCheck::Condition(exists, Key::new());
     }
-    if scope.entity_ids.is_empty() {
-        return None;
+    match scope.entity_ids.len() {
+        0 => return ScopeCheck::NoClient,
+        n if n > IN_LIMIT => return ScopeCheck::ReadFirst,
+        _ => {}
     }
     let mut values = Key::new();
-    let placeholders: Vec<String> = (scope.entity_ids.iter().take(100)) // DynamoDB's limit for IN
-        .enumerate()
+    let placeholders: Vec<String> = (scope.entity_ids.iter().enumerate())
         .map(|(i, id)| {
             values.insert(format!(":e{i}"), n(*id));
             format!(":e{i}")
         })
         .collect();
-    Some((format!("{exists} AND entity_id IN ({})", placeholders.join(", ")), values))
+    ScopeCheck::Condition(format!("{exists} AND entity_id IN ({})", placeholders.join(", ")), values)
+}
+
+/// The condition that the client is still in the entity read before.
+pub fn entity_unchanged(current: &Client) -> (String, Key) {
+    let entity = current.entity_id.map_or(AttributeValue::Null(true), n);
+    ("attribute_exists(PK) AND entity_id = :entity".into(), Key::from([(":entity".to_string(), entity)]))
 }
 
 /// The condition that the client's email is still the one read before.

@@ -3,8 +3,8 @@
 
 use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue, TransactWriteItem, Update};
 
-use super::client_expressions::{email_unchanged, scope_condition, update_expression};
-use super::item::{condition_failed, corrupt, from_item, s, unavailable};
+use super::client_expressions::{email_unchanged, entity_unchanged, scope_condition, update_expression, ScopeCheck};
+use super::item::{condition_failed, corrupt, from_item, n, s, unavailable};
 use super::keys::{self, Key};
 use super::txn::{self, PatchFailure, PatchRole, Transaction, TxError};
 use super::{sessions, DynamoStore};
@@ -16,15 +16,36 @@ pub async fn update(
     patch: &ClientPatch,
     scope: &ClientScope,
 ) -> Result<UpdatedClient, PatchError> {
-    let Some((condition, values)) = scope_condition(patch.client_id, scope) else {
-        return Err(PatchError::ClientNotFound);
-    };
     if patch.new_email().is_some() || patch.password.is_some() {
         return update_in_transaction(store, patch, scope).await;
     }
-    let client = update_in_place(store, patch, condition, values).await?;
+    let client = match scope_condition(patch.client_id, scope) {
+        ScopeCheck::Condition(condition, values) => update_in_place(store, patch, condition, values).await?,
+        ScopeCheck::ReadFirst => update_read_first(store, patch, scope).await?,
+        ScopeCheck::NoClient => return Err(PatchError::ClientNotFound),
+    };
     let previous_email = client.email.clone();
     Ok(UpdatedClient { client, previous_email })
+}
+
+/// A scope too large for one condition (a liaison of more than 100 entities): the client is
+/// read and checked here, then written on condition that its entity is still the one read.
+async fn update_read_first(
+    store: &DynamoStore,
+    patch: &ClientPatch,
+    scope: &ClientScope,
+) -> Result<Client, PatchError> {
+    for _ in 0..5 {
+        let current: Client = (store.get_record(keys::client(patch.client_id)).await?)
+            .filter(|c| scope.allows(c))
+            .ok_or(PatchError::ClientNotFound)?;
+        let (condition, values) = entity_unchanged(&current);
+        match update_in_place(store, patch, condition, values).await {
+            Err(PatchError::ClientNotFound) => continue, // it moved to another entity meanwhile
+            result => return result,
+        }
+    }
+    Err(PatchError::Store(StoreError::Unavailable("the client kept changing during the update".into())))
 }
 
 /// A plain update: one conditional `UpdateItem` that returns the new record.
@@ -61,6 +82,7 @@ async fn update_in_transaction(
     patch: &ClientPatch,
     scope: &ClientScope,
 ) -> Result<UpdatedClient, PatchError> {
+    let mut release_old_guard = true;
     for _ in 0..5 {
         let current: Client = (store.get_record(keys::client(patch.client_id)).await?)
             .filter(|c| scope.allows(c))
@@ -75,10 +97,15 @@ async fn update_in_transaction(
                 Err(e) => return Err(e),
             }
         }
-        match txn::write(&store.client, patch_transaction(store, patch, &current, new_guard)?).await {
+        let old_guard = release_old_guard.then(|| Guard::client_email(&current.email));
+        match txn::write(&store.client, patch_transaction(store, patch, &current, new_guard, old_guard)?).await {
             Ok(()) => {}
             Err(TxError::Cancelled(cancelled)) => match txn::patch_failure(&cancelled) {
                 PatchFailure::RecordChanged => continue,
+                PatchFailure::OldGuardNotOurs => {
+                    release_old_guard = false;
+                    continue;
+                }
                 PatchFailure::EmailTaken => return Err(PatchError::EmailTaken),
                 PatchFailure::UserMissing => return Err(PatchError::ClientNotFound),
                 PatchFailure::Other => {
@@ -92,19 +119,23 @@ async fn update_in_transaction(
         if let Some(change) = &patch.password {
             sessions::revoke(store, change.user_id, change.keep_session.as_deref()).await?;
         }
-        // The transaction held the email read before; the other fields are as this patch set them.
-        return Ok(UpdatedClient { client: patch.apply_to(&current)?, previous_email: current.email });
+        // `data` is the record as stored (a transaction returns no item): another field changed
+        // meanwhile shows, and a client deleted meanwhile is gone.
+        let client = store.get_record(keys::client(patch.client_id)).await?.ok_or(PatchError::ClientNotFound)?;
+        return Ok(UpdatedClient { client, previous_email: current.email });
     }
     Err(PatchError::Store(StoreError::Unavailable("the client kept changing during the update".into())))
 }
 
-/// The client's update, with a moved email the new guard (refused if taken) and the old guard's
-/// delete, with a password change the user's new hash (refused if the user is gone).
+/// The client's update, with a moved email the new guard (refused if taken) and `old_guard`'s
+/// delete (refused if another client owns it), with a password change the user's new hash
+/// (refused if the user is gone).
 fn patch_transaction(
     store: &DynamoStore,
     patch: &ClientPatch,
     current: &Client,
     new_guard: Option<Guard>,
+    old_guard: Option<Guard>,
 ) -> StoreResult<Transaction<PatchRole>> {
     let (condition, values) = email_unchanged(current);
     let mut txn = Transaction::new();
@@ -119,11 +150,18 @@ fn patch_transaction(
             .condition_expression("attribute_not_exists(PK)")
             .build()
             .map_err(corrupt)?;
-        let old = Guard::client_email(&current.email);
-        let delete =
-            Delete::builder().table_name(&store.table).set_key(Some(keys::guard_key(&old))).build().map_err(corrupt)?;
         txn.push(PatchRole::NewEmailGuard, TransactWriteItem::builder().put(put).build());
-        txn.push(PatchRole::OldEmailGuard, TransactWriteItem::builder().delete(delete).build());
+        if let Some(old) = old_guard {
+            let delete = Delete::builder()
+                .table_name(&store.table)
+                .set_key(Some(keys::guard_key(&old)))
+                .condition_expression("attribute_not_exists(PK) OR #owner = :me")
+                .expression_attribute_names("#owner", keys::OWNER)
+                .expression_attribute_values(":me", n(patch.client_id))
+                .build()
+                .map_err(corrupt)?;
+            txn.push(PatchRole::OldEmailGuard, TransactWriteItem::builder().delete(delete).build());
+        }
     }
     if let Some(change) = &patch.password {
         let set_hash = Update::builder()

@@ -145,6 +145,8 @@ pub enum PatchRole {
 pub enum PatchFailure {
     /// The client changed (or vanished) since it was read: read again.
     RecordChanged,
+    /// The old email's guard belongs to another client: write again without releasing it.
+    OldGuardNotOurs,
     EmailTaken,
     UserMissing,
     Other,
@@ -156,6 +158,9 @@ pub fn patch_failure(cancelled: &Cancelled<PatchRole>) -> PatchFailure {
     }
     if cancelled.failed(PatchRole::Client) {
         return PatchFailure::RecordChanged;
+    }
+    if cancelled.failed(PatchRole::OldEmailGuard) {
+        return PatchFailure::OldGuardNotOurs;
     }
     if cancelled.failed(PatchRole::User) {
         return PatchFailure::UserMissing;
