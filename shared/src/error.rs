@@ -46,6 +46,14 @@ pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
 pub type RouteResult = Result<Value, RouteError>;
 
 impl RouteError {
+    /// A saved record `data` after its emails: the record, or `mandrill-email-failed` with it.
+    pub fn after_notify(sent: Result<(), NotifyError>, data: Value) -> RouteResult {
+        match sent {
+            Ok(()) => Ok(data),
+            Err(source) => Err(RouteError::NotificationFailed { data, source }),
+        }
+    }
+
     /// A refusal naming one param.
     pub fn param(status: Status, param: &str, message: &str) -> RouteError {
         RouteError::Refused(Outcome::param(status, param, message))

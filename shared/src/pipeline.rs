@@ -5,7 +5,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
@@ -19,7 +19,7 @@ use crate::auth::{authenticate, AuthFailure, Caller};
 use crate::clock::{Clock, SystemClock};
 use crate::envelope::{Envelope, Outcome, Status};
 use crate::error::{RouteError, RouteResult};
-use crate::notify::{Email, Notifier};
+use crate::notify::{Email, Notifier, NotifyError};
 use crate::registry::RegistryCache;
 use crate::request::{check_body_size, check_content_type, decode_params, MAX_BODY_BYTES};
 use crate::routes::RouteId;
@@ -62,18 +62,39 @@ pub struct Context<'a> {
     pub body: &'a Map<String, Value>,
     pub request_id: &'a str,
     pub now: OffsetDateTime,
+    /// When the request's deadline passes (`REQUEST_DEADLINE` after it arrived).
+    pub deadline: Instant,
 }
 
+/// All of a request's emails share this, and never the last of the request's own deadline:
+/// a saved change is answered `mandrill-email-failed`, never `application-crash`.
+pub const NOTIFY_DEADLINE: Duration = Duration::from_secs(3);
+const ANSWER_RESERVE: Duration = Duration::from_millis(500);
+
 impl Context<'_> {
-    /// Stage 19: sends every email after the write; `data` is the saved record. The first
-    /// failure is `mandrill-email-failed` with that record.
-    pub async fn notify(&self, emails: &[Email], data: Value) -> RouteResult {
-        for email in emails {
-            if let Err(source) = self.deps.notifier.send(email).await {
-                return Err(RouteError::NotificationFailed { data, source });
-            }
+    /// Stage 19: sends every email of the request at once, after the write, under one deadline.
+    /// Every email is attempted; a failure of any is reported (one error for them all).
+    pub async fn send_all(&self, emails: &[Email]) -> Result<(), NotifyError> {
+        if emails.is_empty() {
+            return Ok(());
         }
-        Ok(data)
+        let left = self.deadline.saturating_duration_since(Instant::now()).saturating_sub(ANSWER_RESERVE);
+        let limit = NOTIFY_DEADLINE.min(left);
+        let sends = futures_util::future::join_all(emails.iter().map(|e| self.deps.notifier.send(e)));
+        let results = tokio::time::timeout(limit, sends).await.map_err(|_| {
+            NotifyError(format!("no answer within {} ms for {} email(s)", limit.as_millis(), emails.len()))
+        })?;
+        let failed: Vec<String> = results.into_iter().filter_map(Result::err).map(|e| e.to_string()).collect();
+        match failed.len() {
+            0 => Ok(()),
+            n => Err(NotifyError(format!("{n} of {} email(s) failed: {}", emails.len(), failed.join("; ")))),
+        }
+    }
+
+    /// Stage 19 for a saved record `data`: every email sent, then the record, or
+    /// `mandrill-email-failed` with it.
+    pub async fn notify(&self, emails: &[Email], data: Value) -> RouteResult {
+        RouteError::after_notify(self.send_all(emails).await, data)
     }
 }
 
@@ -117,7 +138,8 @@ pub async fn handle(deps: &Deps, route: RouteId, handler: RouteFn, req: Request)
     }
     let id = request_id(&req);
     let mut caller = None;
-    let run = AssertUnwindSafe(run(deps, route, handler, &req, &id, &mut caller)).catch_unwind();
+    let deadline = started + REQUEST_DEADLINE;
+    let run = AssertUnwindSafe(run(deps, route, handler, &req, &id, deadline, &mut caller)).catch_unwind();
     let envelope = match tokio::time::timeout(REQUEST_DEADLINE, run).await {
         Ok(Ok(envelope)) => envelope,
         Ok(Err(_panic)) => {
@@ -139,6 +161,7 @@ async fn run(
     handler: RouteFn,
     req: &Request,
     id: &str,
+    deadline: Instant,
     caller_out: &mut Option<(Caller, CallerObjects)>,
 ) -> Envelope {
     let body = match pre_auth(deps, route, req).await {
@@ -165,7 +188,7 @@ async fn run(
     let objects = CallerObjects::of(&caller, &body);
     // Kept where `handle` sees it too: a panic or the deadline still answers with the caller.
     let (caller, objects) = &*caller_out.insert((caller, objects));
-    let ctx = Context { deps, route, caller, body: &body, request_id: id, now };
+    let ctx = Context { deps, route, caller, body: &body, request_id: id, now, deadline };
     let outcome = match handler(ctx).await {
         Ok(data) => Outcome::success(data),
         Err(e) => e.into_outcome(route, id),

@@ -201,3 +201,33 @@ async fn a_failed_send_logs_one_error_line_for_the_alarm_without_body_or_key() {
         assert!(!text.contains(secret), "{secret} in the logs: {text}");
     }
 }
+
+/// A write that used most of the request's deadline (a slow store), then a slow Mandrill: the
+/// emails get what is left, minus a reserve, so the saved change is answered
+/// `mandrill-email-failed` with its record, never `application-crash` at the deadline.
+fn slow_write_then_notify(ctx: Context<'_>) -> BoxFuture<'_, RouteResult> {
+    async move {
+        tokio::time::sleep(shared::pipeline::REQUEST_DEADLINE - Duration::from_millis(1500)).await;
+        let email = |to: &str| Email { to: to.into(), subject: "S".into(), text: "T".into(), html: "<p>T</p>".into() };
+        ctx.notify(&[email("a@example.com"), email("b@example.com")], json!({"id": 100})).await
+    }
+    .boxed()
+}
+
+#[tokio::test]
+async fn a_slow_store_then_a_slow_mandrill_is_mandrill_email_failed_within_the_deadline() {
+    let fake = FakeMandrill::start(FakeReply::Slow(Duration::from_secs(10))).await;
+    let mut app = TestApp::memory().await;
+    app.deps.notifier = fake.notifier("md-key");
+    let req = request(
+        Method::POST,
+        "/api/v1/entities/create",
+        Some("application/json"),
+        r#"{"token":"demo-employee-token"}"#,
+    );
+    let started = Instant::now();
+    let reply = Reply::from_response(handle(&app.deps, RouteId::EntitiesCreate, slow_write_then_notify, req).await);
+    assert_eq!((reply.status(), reply.body["data"].clone()), ("mandrill-email-failed", json!({"id": 100})));
+    assert!(started.elapsed() < shared::pipeline::REQUEST_DEADLINE, "{:?}", started.elapsed());
+    assert_eq!(fake.requests().len(), 2, "both emails were attempted, at once");
+}

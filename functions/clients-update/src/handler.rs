@@ -77,8 +77,9 @@ async fn update(ctx: Context<'_>) -> RouteResult {
     if password_changed {
         emails.push(notify::client_password_changed(&client));
     }
-    let data = render(&ctx, &client, view).await?;
-    ctx.notify(&emails, data).await
+    // The emails go out whether or not the view renders (the branding view reads the entity).
+    let (sent, data) = tokio::join!(ctx.send_all(&emails), render(&ctx, &client, view));
+    RouteError::after_notify(sent, data?)
 }
 
 /// The clients this caller may see (docs/api.md#permissions).

@@ -53,6 +53,26 @@ async fn a_failed_send_keeps_the_saved_change(mut app: TestApp) {
     assert_eq!(r.status(), "action-successful", "the first password change was saved: {}", r.body);
 }
 
+async fn every_email_is_attempted_when_one_is_rejected(mut app: TestApp) {
+    // An email change and a password change at once: the old address is told of the move and
+    // the new one of the password, even though Mandrill rejects the first.
+    let fake = FakeMandrill::start(FakeReply::Recipients("rejected")).await;
+    app.deps.notifier = fake.notifier("md-key");
+    let body = json!({"token": "demo-client-token", "id": 100, "email": "ada@escape.example",
+                      "password": "a brand new secret", "current_password": "correct horse battery"});
+    let r = update(&app, body).await;
+    assert_eq!((r.status(), r.body["data"]["email"].clone()), ("mandrill-email-failed", json!("ada@escape.example")));
+    assert!(r.body["session"].is_object(), "the caller's session is still in the answer: {}", r.body);
+    let mut to: Vec<String> =
+        fake.requests().iter().map(|(_, b)| b["message"]["to"][0]["email"].as_str().unwrap().to_string()).collect();
+    to.sort();
+    assert_eq!(to, ["ada@escape.example", "ada@example.com"], "both emails were attempted");
+    let again = json!({"token": "demo-client-token", "id": 100, "password": "another new one",
+                       "current_password": "a brand new secret"});
+    fake.set_reply(FakeReply::Recipients("sent"));
+    assert_eq!(update(&app, again).await.status(), "action-successful", "the password change was saved");
+}
+
 async fn secrets_manager_is_asked_only_when_an_email_is_sent(mut app: TestApp) {
     let fake = FakeMandrill::start(FakeReply::Recipients("sent")).await;
     let unreachable =
@@ -70,5 +90,6 @@ async fn secrets_manager_is_asked_only_when_an_email_is_sent(mut app: TestApp) {
 test_support::store_suite!(
     an_email_change_is_sent_to_the_old_address,
     a_failed_send_keeps_the_saved_change,
+    every_email_is_attempted_when_one_is_rejected,
     secrets_manager_is_asked_only_when_an_email_is_sent,
 );
