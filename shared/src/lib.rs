@@ -24,14 +24,19 @@ pub use error::{RouteError, RouteResult};
 pub use pipeline::{Context, Deps};
 pub use routes::RouteId;
 
-/// JSON log lines at the level `RUST_LOG` names (`error`, `warn`, `info`, `debug`, `trace`;
-/// default `info`): to stdout in Lambda (CloudWatch), to stderr for the local CLI, whose stdout
-/// is for people. A plain level, not per-module directives: that filter would bring a regex
-/// engine into every function binary.
+/// JSON log lines as `RUST_LOG` asks ([`settings::LogFilter`]: a level for the project's crates,
+/// `warn` for the others unless named): to stdout in Lambda (CloudWatch), to stderr for the
+/// local CLI, whose stdout is for people. `Targets`, not `EnvFilter`: no regex engine in the
+/// function binaries.
 pub fn init_logging(to_stderr: bool) {
-    let level = settings::Settings::from_env().log_level;
-    let builder = tracing_subscriber::fmt().json().with_max_level(level).with_current_span(false).with_ansi(false);
-    let _ = if to_stderr { builder.with_writer(std::io::stderr).try_init() } else { builder.try_init() };
+    use tracing_subscriber::layer::SubscriberExt;
+    let targets = settings::Settings::from_env().log.targets();
+    let builder = tracing_subscriber::fmt().json().with_current_span(false).with_ansi(false);
+    let _ = if to_stderr {
+        tracing::subscriber::set_global_default(builder.with_writer(std::io::stderr).finish().with(targets))
+    } else {
+        tracing::subscriber::set_global_default(builder.finish().with(targets))
+    };
 }
 
 /// The system's CA certificates as one PEM bundle (`SSL_CERT_FILE`, else the usual bundle of

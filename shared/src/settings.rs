@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 
 pub const DEFAULT_TABLE: &str = "planocore";
 
@@ -22,8 +22,8 @@ pub struct Settings {
     pub access_key_set: bool,
     /// `REGISTRY_CACHE_SECONDS`, default 30.
     pub registry_cache: Duration,
-    /// `RUST_LOG` as one level (`error` … `trace`), default `info`.
-    pub log_level: LevelFilter,
+    /// `RUST_LOG`: which log lines to write (docs/api.md#environment-variables).
+    pub log: LogFilter,
     /// `SSL_CERT_FILE`: the CA bundle to trust, if set.
     pub ssl_cert_file: Option<String>,
     pub mandrill: MandrillSettings,
@@ -54,6 +54,52 @@ impl std::fmt::Debug for MandrillSettings {
     }
 }
 
+/// The project's crates: a bare level in `RUST_LOG` is theirs.
+const OWN_CRATES: [&str; 5] = ["shared", "clients_update", "entities_create", "route_fallback", "planocore"];
+
+/// `RUST_LOG` read as a bare level for the project's own crates (default `info`), with
+/// `target=level` directives for any other; every other crate logs at `warn` or above, since
+/// the SDK's trace output has carried credentials before.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogFilter {
+    pub level: LevelFilter,
+    pub named: Vec<(String, LevelFilter)>,
+}
+
+impl LogFilter {
+    pub fn parse(spec: Option<&str>) -> LogFilter {
+        let mut filter = LogFilter { level: LevelFilter::INFO, named: Vec::new() };
+        for part in spec.unwrap_or("").split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part.split_once('=') {
+                Some((target, level)) => {
+                    if let Ok(level) = level.trim().parse() {
+                        filter.named.push((target.trim().to_string(), level));
+                    }
+                }
+                None => {
+                    if let Ok(level) = part.parse() {
+                        filter.level = level;
+                    }
+                }
+            }
+        }
+        filter
+    }
+
+    /// The filter itself: own crates at `level`, named targets at theirs, the rest at `warn` at
+    /// most (and never above the own crates' level).
+    pub fn targets(&self) -> Targets {
+        let mut targets = Targets::new().with_default(self.level.min(LevelFilter::WARN));
+        for own in OWN_CRATES {
+            targets = targets.with_target(own, self.level);
+        }
+        for (target, level) in &self.named {
+            targets = targets.with_target(target.clone(), *level);
+        }
+        targets
+    }
+}
+
 impl Settings {
     pub fn from_env() -> Settings {
         Settings::from_lookup(|name| std::env::var(name).ok())
@@ -71,7 +117,7 @@ impl Settings {
             registry_cache: var("REGISTRY_CACHE_SECONDS")
                 .and_then(|s| s.parse::<u64>().ok())
                 .map_or(crate::registry::DEFAULT_CACHE, Duration::from_secs),
-            log_level: var("RUST_LOG").and_then(|v| v.parse::<LevelFilter>().ok()).unwrap_or(LevelFilter::INFO),
+            log: LogFilter::parse(var("RUST_LOG").as_deref()),
             ssl_cert_file: var("SSL_CERT_FILE"),
             mandrill: MandrillSettings {
                 secret_id: var("MANDRILL_SECRET_ID"),
@@ -98,7 +144,7 @@ mod tests {
         let s = from(&[("TABLE_NAME", "  "), ("REGISTRY_CACHE_SECONDS", "soon"), ("RUST_LOG", "loud")]);
         assert_eq!(s.table_name, DEFAULT_TABLE);
         assert_eq!(s.registry_cache, Duration::from_secs(30));
-        assert_eq!(s.log_level, LevelFilter::INFO);
+        assert_eq!(s.log, LogFilter::parse(Some("info")));
         assert_eq!((s.dynamodb_endpoint, s.region_set, s.access_key_set), (None, false, false));
     }
 
@@ -116,8 +162,22 @@ mod tests {
         assert_eq!(s.dynamodb_endpoint.as_deref(), Some("http://127.0.0.1:8000"));
         assert!(s.region_set);
         assert_eq!(s.registry_cache, Duration::ZERO);
-        assert_eq!(s.log_level, LevelFilter::WARN);
+        assert_eq!(s.log.level, LevelFilter::WARN);
         assert_eq!(s.mandrill.api_key.as_deref(), Some("k"));
+    }
+
+    #[test]
+    fn a_bare_level_is_the_projects_and_other_crates_need_naming() {
+        let filter = LogFilter::parse(Some("trace, aws_smithy_runtime=debug, nonsense, hyper=loud"));
+        assert_eq!(filter.level, LevelFilter::TRACE);
+        assert_eq!(filter.named, [("aws_smithy_runtime".to_string(), LevelFilter::DEBUG)]);
+        let targets = filter.targets();
+        assert!(targets.would_enable("shared::pipeline", &tracing::Level::TRACE));
+        assert!(targets.would_enable("planocore", &tracing::Level::TRACE));
+        assert!(!targets.would_enable("aws_sdk_dynamodb::client", &tracing::Level::INFO));
+        assert!(targets.would_enable("aws_sdk_dynamodb::client", &tracing::Level::WARN));
+        assert!(targets.would_enable("aws_smithy_runtime::client", &tracing::Level::DEBUG));
+        assert!(!LogFilter::parse(Some("error")).targets().would_enable("hyper::proto", &tracing::Level::WARN));
     }
 
     #[test]

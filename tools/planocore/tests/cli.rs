@@ -181,3 +181,29 @@ fn sixteen_requests_at_once_through_serve_on_dynamodb_lose_nothing_and_claim_onc
         }
     }
 }
+
+/// `RUST_LOG=trace` is the project's trace: the AWS SDK, hyper and rustls (whose trace output
+/// has carried credentials) stay at `warn` unless named.
+#[test]
+fn rust_log_trace_writes_no_line_from_a_dependency_crate() {
+    let t = table();
+    ok(planocore(&t, &["table", "create"]));
+    let mut cmd = command(&t, &["serve", "--addr", "127.0.0.1:0", "--store", "dynamodb"]);
+    cmd.env("RUST_LOG", "trace").stderr(std::process::Stdio::piped());
+    let mut server = ServeProcess::start(cmd);
+    let stderr = server.take_stderr();
+    let r = create(server.address(), NEW_ENTITY);
+    assert_eq!(r["status"], "route-not-found", "a store call was made: {r}");
+    server.kill();
+    let logs = std::io::read_to_string(stderr).unwrap();
+    let lines: Vec<Value> = logs.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    assert!(lines.iter().any(|l| l["level"] == "TRACE" || l["level"] == "DEBUG" || l["level"] == "INFO"), "{logs}");
+    for line in &lines {
+        let target = line["target"].as_str().unwrap_or("");
+        let own = ["shared", "planocore", "clients_update", "entities_create", "route_fallback"];
+        assert!(
+            own.iter().any(|c| target == *c || target.starts_with(&format!("{c}::"))),
+            "a dependency's line: {line}"
+        );
+    }
+}
