@@ -149,8 +149,8 @@ fn print_demo_help(addr: SocketAddr) {
         r#"    --data "$(printf '%s' '{{"token":"demo-employee-token","id":100,"phone":"303-555-0199"}}' | base64 -w0)""#
     );
     println!("  curl -s -X POST http://{addr}/api/v1/entities/create -H 'content-type: application/json' \\");
+    let rest = r#""name":"Peak Realty","active":true,"address":{"street":"5 Elm St","city":"Denver","state":"CO","country":"US","postal_code":"80203"}"#;
     println!(
-        r#"    --data '{{"token":"demo-app-token","integration_id":7,"entity_slug":"peak-realty","email":"team@peak.example",{}}}'"#,
-        r#""name":"Peak Realty","active":true,"address":{"street":"5 Elm St","city":"Denver","state":"CO","country":"US","postal_code":"80203"}"#
+        r#"    --data '{{"token":"demo-app-token","integration_id":7,"entity_slug":"peak-realty","email":"team@peak.example",{rest}}}'"#
     );
 }
