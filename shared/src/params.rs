@@ -73,6 +73,47 @@ impl ParamSpec {
     }
 }
 
+/// `first` then `rest`: a route's control params before a record's, as one `&'static` table.
+pub const fn concat<const N: usize>(first: &[ParamSpec], rest: &[ParamSpec]) -> [ParamSpec; N] {
+    assert!(first.len() + rest.len() == N, "N must be the length of both tables");
+    let mut out = [ParamSpec::optional("", Kind::Bool); N];
+    let mut i = 0;
+    while i < N {
+        out[i] = if i < first.len() { first[i] } else { rest[i - first.len()] };
+        i += 1;
+    }
+    out
+}
+
+/// An entity's fields as Entities Create takes them (docs/api.md#entities-create-params): the
+/// route's params after its control params, and the fixture loader's rules for an entity.
+pub mod entity {
+    use super::{Kind, ParamSpec, MAX_STRING};
+
+    const STR: Kind = Kind::Str { max: MAX_STRING };
+
+    pub const ADDRESS: &[ParamSpec] = &[
+        ParamSpec::required("street", STR),
+        ParamSpec::optional("street2", STR),
+        ParamSpec::required("city", STR),
+        ParamSpec::required("state", STR),
+        ParamSpec::required("country", STR),
+        ParamSpec::required("postal_code", STR),
+        ParamSpec::optional("service_area", STR),
+    ];
+
+    pub const FIELDS: &[ParamSpec] = &[
+        ParamSpec::required("integration_id", Kind::Integer),
+        ParamSpec::required("entity_slug", Kind::Slug { max: 100 }),
+        ParamSpec::required("email", Kind::Email),
+        ParamSpec::required("name", STR),
+        ParamSpec::required("address", Kind::Object(ADDRESS)),
+        ParamSpec::optional("operational_transaction_emails", Kind::EmailList),
+        ParamSpec::optional("order_completion_emails", Kind::EmailList),
+        ParamSpec::required("active", Kind::Bool),
+    ];
+}
+
 /// A checked param value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Param {
