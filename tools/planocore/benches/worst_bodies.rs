@@ -103,7 +103,7 @@ fn entities_cases() -> Vec<Case> {
         case("bool", "active", text, "invalid-param"),
         case("unknown_long_array", "extra", long_array, "invalid-param"),
     ];
-    let nested = format!(r#"{{"token":"demo-employee-token","extra":{}}}"#, deep((limit - 40) / 2));
+    let nested = format!(r#"{{"token":"demo-employee-token","extra":{}}}"#, deep((limit - 42) / 2));
     cases.push(Case { name: "entities_create/deep_nesting".into(), body: nested, status: "invalid-encoded-params" });
     let wide = fit(limit, unknown_params);
     cases.push(Case { name: "entities_create/unknown_params".into(), body: wide, status: "invalid-param" });
@@ -131,7 +131,7 @@ fn clients_cases() -> Vec<Case> {
         case("bool", "use_display_name", text, "invalid-param"),
         case("unknown_wide_object", "extra", wide_object, "invalid-param"),
     ];
-    let nested = format!(r#"{{"token":"demo-employee-token","extra":{}}}"#, deep((limit - 40) / 2));
+    let nested = format!(r#"{{"token":"demo-employee-token","extra":{}}}"#, deep((limit - 42) / 2));
     let encode = |json: String| base64::engine::general_purpose::STANDARD.encode(json);
     cases.push(Case {
         name: "clients_update/deep_nesting".into(),
