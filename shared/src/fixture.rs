@@ -7,9 +7,27 @@ use serde_json::{json, Map, Value};
 use time::{Duration, OffsetDateTime};
 
 use crate::auth::{hash_password, token_hash};
+use crate::client_fields::{params_after, WRITTEN_COUNT};
 use crate::model::{timestamp, Application, Client, Entity, Integration, Session, User};
-use crate::params::{check_email, MAX_EMAIL_LIST, MAX_ID};
+use crate::params::{self, Kind, ParamSpec, MAX_ID, MAX_STRING, MAX_TEXT};
+use crate::routes::RouteId;
 use crate::store::email_key;
+
+const STR: Kind = Kind::Str { max: MAX_STRING };
+
+/// A client's fields by Clients Update's rules, and `contract_type`, which only fixtures write.
+const CLIENT: &[ParamSpec] = &params_after::<{ 1 + WRITTEN_COUNT }>(&[ParamSpec::optional("contract_type", STR)]);
+const INTEGRATION: &[ParamSpec] = &[ParamSpec::required("name", STR)];
+const APPLICATION: &[ParamSpec] = &[
+    ParamSpec::required("name", STR),
+    ParamSpec::required("slug", Kind::Slug { max: 100 }),
+    ParamSpec::required("token", TOKEN),
+];
+/// A new password by Clients Update's rule.
+const USER: &[ParamSpec] = &[ParamSpec::optional("password", Kind::Secret { min: 8, max: 128 })];
+const SESSION: &[ParamSpec] = &[ParamSpec::required("token", TOKEN)];
+/// Tokens are taken as sent: not empty, no control characters.
+const TOKEN: Kind = Kind::Secret { min: 1, max: MAX_TEXT };
 
 /// A checked fixture, ready to be written to a store.
 #[derive(Debug, Clone, Default)]
@@ -95,6 +113,31 @@ fn yes() -> bool {
     true
 }
 
+/// `values` by the API's param rules (docs/api.md#param-types), each error named
+/// `item.param`; the checked values (trimmed, lists deduplicated), by name.
+fn checked(item: &str, specs: &'static [ParamSpec], values: Value) -> Result<Map<String, Value>, FixtureError> {
+    let Value::Object(values) = values else { return fail(format!("{item}: must be an object")) };
+    match params::read(specs, &values) {
+        Ok(params) => Ok(params.iter().map(|(name, p)| (name.to_string(), p.to_json())).collect()),
+        Err(outcome) => {
+            let errors: Vec<String> = outcome
+                .errors
+                .iter()
+                .map(|e| match e.message.as_str() {
+                    "This param is not accepted by this route." => format!("{item}.{}: unknown field", e.param),
+                    message => format!("{item}.{}: {}", e.param, message.trim_end_matches('.')),
+                })
+                .collect();
+            fail(errors.join("; "))
+        }
+    }
+}
+
+/// The fields of `fields` that `specs` names.
+fn subset(specs: &[ParamSpec], fields: &Map<String, Value>) -> Value {
+    Value::Object(specs.iter().filter_map(|s| fields.get(s.name).map(|v| (s.name.to_string(), v.clone()))).collect())
+}
+
 /// An RFC 3339 timestamp, or one relative to `now` like `-73h`, `-8d`, `30m` (`-?\d+[smhd]`).
 pub fn resolve_time(text: &str, now: OffsetDateTime) -> Option<OffsetDateTime> {
     if let Some(t) = timestamp::parse(text) {
@@ -110,22 +153,32 @@ pub fn resolve_time(text: &str, now: OffsetDateTime) -> Option<OffsetDateTime> {
         return None;
     }
     let n: i64 = digits.parse().ok()?;
-    let span = match unit {
-        's' => Duration::seconds(n),
-        'm' => Duration::minutes(n),
-        'h' => Duration::hours(n),
-        'd' => Duration::days(n),
+    let unit_seconds = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
         _ => return None,
     };
-    now.checked_add(if negative { -span } else { span })
+    // Checked: an absurd count is no timestamp, not an overflow.
+    let seconds = n.checked_mul(unit_seconds)?;
+    now.checked_add(Duration::seconds(if negative { -seconds } else { seconds }))
 }
 
 /// Parses and checks a fixture; `now` anchors relative timestamps and absent ones.
 pub fn parse(text: &str, now: OffsetDateTime) -> Result<Fixture, FixtureError> {
     let raw: RawFixture = serde_json::from_str(text).or_else(|e| fail(e.to_string()))?;
     let mut fx = Fixture { integrations: raw.integrations, ..Fixture::default() };
-
-    for a in raw.applications {
+    for (i, integration) in fx.integrations.iter().enumerate() {
+        checked(&format!("integrations[{i}]"), INTEGRATION, json!({"name": integration.name}))?;
+    }
+    for (i, a) in raw.applications.into_iter().enumerate() {
+        let item = format!("applications[{i}]");
+        checked(&item, APPLICATION, json!({"name": a.name, "slug": a.slug, "token": a.token}))?;
+        if let Some(p) = a.permissions.iter().find(|p| RouteId::from_name(p).is_none()) {
+            let routes: Vec<&str> = RouteId::ALL.iter().map(|r| r.name()).collect();
+            return fail(format!("{item}.permissions: '{p}' is not a route (routes: {})", routes.join(", ")));
+        }
         fx.applications.push(Application {
             id: a.id,
             name: a.name,
@@ -136,7 +189,8 @@ pub fn parse(text: &str, now: OffsetDateTime) -> Result<Fixture, FixtureError> {
             integration_ids: a.integration_ids,
         });
     }
-    for u in raw.users {
+    for (i, u) in raw.users.into_iter().enumerate() {
+        checked(&format!("users[{i}]"), USER, json!({"password": u.password}))?;
         fx.users.push(User {
             id: u.id,
             client_id: u.client_id,
@@ -147,10 +201,11 @@ pub fn parse(text: &str, now: OffsetDateTime) -> Result<Fixture, FixtureError> {
         });
     }
     for (i, s) in raw.sessions.into_iter().enumerate() {
+        checked(&format!("sessions[{i}]"), SESSION, json!({"token": s.token}))?;
         let at = |field: &str, v: Option<String>| match v {
             None => Ok(now),
             Some(text) => resolve_time(&text, now)
-                .map_or_else(|| fail(format!("sessions[{i}]: {field} '{text}' is not a timestamp")), Ok),
+                .map_or_else(|| fail(format!("sessions[{i}].{field}: '{text}' is not a timestamp")), Ok),
         };
         fx.sessions.push(Session {
             token_hash: token_hash(&s.token),
@@ -164,22 +219,24 @@ pub fn parse(text: &str, now: OffsetDateTime) -> Result<Fixture, FixtureError> {
         "additional_emails": [], "use_display_name": false, "use_display_email": false,
         "use_display_phone": false, "use_parent_branding": false});
     for (i, c) in raw.clients.into_iter().enumerate() {
-        fx.clients.push(record(&format!("clients[{i}]"), c, &client_defaults, now)?);
+        fx.clients.push(record(&format!("clients[{i}]"), c, &client_defaults, CLIENT, now)?);
     }
     let entity_defaults = json!({"active": true, "operational_transaction_emails": [],
-        "order_completion_emails": [], "address": {}, "created_by": null});
+        "order_completion_emails": [], "created_by": null});
     for (i, e) in raw.entities.into_iter().enumerate() {
-        fx.entities.push(record(&format!("entities[{i}]"), e, &entity_defaults, now)?);
+        fx.entities.push(record(&format!("entities[{i}]"), e, &entity_defaults, params::entity::FIELDS, now)?);
     }
     check(&fx)?;
     Ok(fx)
 }
 
-/// One client or entity: defaults filled in, timestamps resolved, unknown fields refused.
+/// One client or entity: defaults filled in, timestamps resolved, the fields a route writes
+/// checked by that route's `specs` and kept as it would store them, unknown fields refused.
 fn record<T: serde::de::DeserializeOwned + serde::Serialize>(
     item: &str,
     mut fields: Map<String, Value>,
     defaults: &Value,
+    specs: &'static [ParamSpec],
     now: OffsetDateTime,
 ) -> Result<T, FixtureError> {
     for (k, v) in defaults.as_object().into_iter().flatten() {
@@ -192,12 +249,14 @@ fn record<T: serde::de::DeserializeOwned + serde::Serialize>(
             None | Some(Value::Null) => now,
             Some(Value::String(s)) => match resolve_time(s, now) {
                 Some(t) => t,
-                None => return fail(format!("{item}: {field} '{s}' is not a timestamp")),
+                None => return fail(format!("{item}.{field}: '{s}' is not a timestamp")),
             },
-            Some(_) => return fail(format!("{item}: {field} must be a timestamp string")),
+            Some(_) => return fail(format!("{item}.{field}: must be a timestamp string")),
         };
         fields.insert(field.to_string(), Value::String(timestamp::format(resolved)));
     }
+    let values = checked(item, specs, subset(specs, &fields))?;
+    fields.extend(values);
     let value: T = serde_json::from_value(Value::Object(fields.clone())).or_else(|e| fail(format!("{item}: {e}")))?;
     // Refuse unknown fields: every key sent must be a field of the record.
     let known = serde_json::to_value(&value).or_else(|e| fail(format!("{item}: {e}")))?;
@@ -205,18 +264,6 @@ fn record<T: serde::de::DeserializeOwned + serde::Serialize>(
         return fail(format!("{item}: unknown field '{unknown}'"));
     }
     Ok(value)
-}
-
-fn check_emails(item: &str, field: &str, list: &[String]) -> Result<(), FixtureError> {
-    if list.len() > MAX_EMAIL_LIST {
-        return fail(format!("{item}: {field} holds more than {MAX_EMAIL_LIST} emails"));
-    }
-    for e in list {
-        if check_email(e).is_err() {
-            return fail(format!("{item}: {field} '{e}' is not a valid email address"));
-        }
-    }
-    Ok(())
 }
 
 fn unique_ids(kind: &str, ids: impl Iterator<Item = u64>) -> Result<(), FixtureError> {
@@ -280,16 +327,8 @@ fn check(fx: &Fixture) -> Result<(), FixtureError> {
                 None => return fail(format!("{item}: user {uid} does not exist")),
             }
         }
-        if check_email(&c.email).is_err() {
-            return fail(format!("{item}: email '{}' is not a valid email address", c.email));
-        }
         if !client_emails.insert(email_key(&c.email)) {
             return fail(format!("{item}: email '{}' is used by another client", c.email));
-        }
-        check_emails(&item, "assistant_emails", &c.assistant_emails)?;
-        check_emails(&item, "additional_emails", &c.additional_emails)?;
-        if let Some(e) = c.display_email.as_deref().filter(|e| !e.is_empty() && check_email(e).is_err()) {
-            return fail(format!("{item}: display_email '{e}' is not a valid email address"));
         }
     }
     let (mut slugs, mut emails) = (HashSet::new(), HashSet::new());
@@ -298,14 +337,9 @@ fn check(fx: &Fixture) -> Result<(), FixtureError> {
         if !integrations.contains(&e.integration_id) {
             return fail(format!("{item}: integration {} does not exist", e.integration_id));
         }
-        if check_email(&e.email).is_err() {
-            return fail(format!("{item}: email '{}' is not a valid email address", e.email));
-        }
         if !slugs.insert(e.entity_slug.clone()) || !emails.insert(email_key(&e.email)) {
             return fail(format!("{item}: its slug or email is used by another entity"));
         }
-        check_emails(&item, "operational_transaction_emails", &e.operational_transaction_emails)?;
-        check_emails(&item, "order_completion_emails", &e.order_completion_emails)?;
     }
     Ok(())
 }
@@ -354,6 +388,100 @@ mod tests {
         parse(text, NOW).unwrap_err().to_string()
     }
 
+    /// `base` with the JSON members `fields` (`"k": v, ...`) added or replaced.
+    fn with(mut base: Value, fields: &str) -> Value {
+        let extra: Map<String, Value> = serde_json::from_str(&format!("{{{fields}}}")).unwrap();
+        base.as_object_mut().unwrap().extend(extra);
+        base
+    }
+
+    /// A fixture of one entity of integration 7 (which it does not hold) with `fields`.
+    fn entity(fields: &str) -> String {
+        let e = json!({"id": 1, "integration_id": 7, "entity_slug": "x", "email": "a@b.co", "name": "n",
+            "address": {"street": "s", "city": "c", "state": "CO", "country": "US", "postal_code": "1"}});
+        json!({"entities": [with(e, fields)]}).to_string()
+    }
+
+    /// A fixture of one client with `fields`.
+    fn client(fields: &str) -> String {
+        let c = json!({"id": 1, "first_name": "A", "last_name": "B", "email": "a@b.co"});
+        json!({"clients": [with(c, fields)]}).to_string()
+    }
+
+    #[test]
+    fn values_are_checked_by_the_api_rules_naming_the_item_and_field() {
+        let long = "x".repeat(MAX_STRING + 1);
+        let cases = [
+            (entity(r#""entity_slug":"Bad Slug""#), "entities[0].entity_slug: This param must hold lowercase"),
+            (entity(&format!(r#""name":"{long}""#)), "entities[0].name: This param must be at most 255 characters"),
+            (entity(r#""name":"  ""#), "entities[0].name: This param is required"),
+            (entity(r#""email":"nope""#), "entities[0].email: This param must be a valid email address"),
+            (entity(r#""order_completion_emails":["ok@x.io","bad"]"#), "entities[0].order_completion_emails: 'bad'"),
+            (client(r#""first_name":"""#), "clients[0].first_name: This param cannot be empty"),
+            (client(r#""phone":"a\nb""#), "clients[0].phone: This param must not contain control characters"),
+            (
+                client(&format!(r#""bio":"{}""#, "b".repeat(MAX_TEXT + 1))),
+                "clients[0].bio: This param must be at most 10000",
+            ),
+            (client(r#""display_email":"nope""#), "clients[0].display_email: This param must be a valid email"),
+            (client(r#""contract_type":"a\u0000b""#), "clients[0].contract_type: This param must not contain control"),
+            (r#"{"integrations":[{"id":7,"name":""}]}"#.into(), "integrations[0].name: This param is required"),
+            (r#"{"users":[{"id":1,"password":"short"}]}"#.into(), "users[0].password: This param must be 8 to 128"),
+            (
+                r#"{"sessions":[{"token":"","user_id":1}],"users":[{"id":1}]}"#.into(),
+                "sessions[0].token: This param is required",
+            ),
+        ];
+        for (text, expected) in cases {
+            let err = refused(&text);
+            assert!(err.contains(expected), "{expected}\n{err}");
+        }
+    }
+
+    #[test]
+    fn address_keys_are_entities_creates() {
+        let err = refused(&entity(
+            r#""address":{"street":"s","city":"c","state":"CO","country":"US","postal_code":"1","colour":"red"}"#,
+        ));
+        assert!(err.contains("entities[0].address.colour: unknown field"), "{err}");
+        let err = refused(&entity(r#""address":{"street":"s"}"#));
+        assert!(err.contains("entities[0].address.city: This param is required"), "{err}");
+        let err = refused(&entity(r#""address":null"#));
+        assert!(err.contains("entities[0].address: This param is required"), "{err}");
+        let text = r#"{"integrations":[{"id":7,"name":"I"}],"entities":[{"id":1,"integration_id":7,"entity_slug":"x",
+            "email":"a@b.co","name":" Trimmed ","order_completion_emails":"a@b.co, A@B.CO",
+            "address":{"street":"s","city":"c","state":"CO","country":"US","postal_code":"1"}}]}"#;
+        let fx = parse(text, NOW).unwrap();
+        assert_eq!(fx.entities[0].name, "Trimmed", "stored as the API would store it");
+        assert_eq!(fx.entities[0].order_completion_emails, ["a@b.co"]);
+    }
+
+    #[test]
+    fn permissions_are_route_names() {
+        let app = |perms: &str| {
+            format!(r#"{{"applications":[{{"id":1,"name":"A","slug":"a","token":"t","permissions":{perms}}}]}}"#)
+        };
+        assert!(parse(&app(r#"["clients.update","entities.create"]"#), NOW).is_ok());
+        let err = refused(&app(r#"["clients.update","clients.delete"]"#));
+        assert!(err.contains("applications[0].permissions: 'clients.delete' is not a route"), "{err}");
+        assert!(err.contains("clients.update, entities.create"), "{err}");
+        let err = refused(r#"{"applications":[{"id":1,"name":"A","slug":"Not A Slug","token":"t"}]}"#);
+        assert!(err.contains("applications[0].slug"), "{err}");
+    }
+
+    #[test]
+    fn an_absurd_relative_time_is_an_error_not_a_panic() {
+        for absurd in ["-99999999999999999d", "99999999999999999d", "-9223372036854775807s", "9223372036854775807h"] {
+            assert_eq!(resolve_time(absurd, NOW), None, "{absurd}");
+            let text =
+                format!(r#"{{"users":[{{"id":1}}],"sessions":[{{"token":"s","user_id":1,"created_at":"{absurd}"}}]}}"#);
+            let err = refused(&text);
+            assert!(err.contains("sessions[0].created_at") && err.contains(absurd), "{err}");
+            let err = refused(&client(&format!(r#""updated_at":"{absurd}""#)));
+            assert!(err.contains("clients[0].updated_at"), "{err}");
+        }
+    }
+
     #[test]
     fn disagreeing_references_are_refused_by_name() {
         let err = refused(
@@ -363,11 +491,8 @@ mod tests {
         assert!(err.contains("user 10"), "{err}");
         let err = refused(r#"{"sessions":[{"token":"s","user_id":99}]}"#);
         assert!(err.contains("sessions[0]") && err.contains("99"), "{err}");
-        let err =
-            refused(r#"{"entities":[{"id":1,"integration_id":7,"entity_slug":"x","email":"a@b.co","name":"n"}]}"#);
+        let err = refused(&entity(""));
         assert!(err.contains("entity 1") && err.contains("integration 7"), "{err}");
-        let err = refused(r#"{"clients":[{"id":1,"first_name":"A","last_name":"B","email":"nope"}]}"#);
-        assert!(err.contains("client 1") && err.contains("nope"), "{err}");
         let err = refused(r#"{"clients":[{"id":1,"first_name":"A","last_name":"B","email":"a@b.co","colour":"red"}]}"#);
         assert!(err.contains("colour"), "{err}");
         let err = refused(r#"{"sessions":[{"token":"s","user_id":1,"created_at":"yesterday"}],"users":[{"id":1}]}"#);

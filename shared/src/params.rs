@@ -75,6 +75,47 @@ impl ParamSpec {
     }
 }
 
+/// `first` then `rest`: a route's control params before a record's, as one `&'static` table.
+pub const fn concat<const N: usize>(first: &[ParamSpec], rest: &[ParamSpec]) -> [ParamSpec; N] {
+    assert!(first.len() + rest.len() == N, "N must be the length of both tables");
+    let mut out = [ParamSpec::optional("", Kind::Bool); N];
+    let mut i = 0;
+    while i < N {
+        out[i] = if i < first.len() { first[i] } else { rest[i - first.len()] };
+        i += 1;
+    }
+    out
+}
+
+/// An entity's fields as Entities Create takes them (docs/api.md#entities-create-params): the
+/// route's params after its control params, and the fixture loader's rules for an entity.
+pub mod entity {
+    use super::{Kind, ParamSpec, MAX_STRING};
+
+    const STR: Kind = Kind::Str { max: MAX_STRING };
+
+    pub const ADDRESS: &[ParamSpec] = &[
+        ParamSpec::required("street", STR),
+        ParamSpec::optional("street2", STR),
+        ParamSpec::required("city", STR),
+        ParamSpec::required("state", STR),
+        ParamSpec::required("country", STR),
+        ParamSpec::required("postal_code", STR),
+        ParamSpec::optional("service_area", STR),
+    ];
+
+    pub const FIELDS: &[ParamSpec] = &[
+        ParamSpec::required("integration_id", Kind::Integer),
+        ParamSpec::required("entity_slug", Kind::Slug { max: 100 }),
+        ParamSpec::required("email", Kind::Email),
+        ParamSpec::required("name", STR),
+        ParamSpec::required("address", Kind::Object(ADDRESS)),
+        ParamSpec::optional("operational_transaction_emails", Kind::EmailList),
+        ParamSpec::optional("order_completion_emails", Kind::EmailList),
+        ParamSpec::required("active", Kind::Bool),
+    ];
+}
+
 /// A checked param value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Param {
@@ -319,7 +360,8 @@ fn boolean(value: &Value) -> Result<bool, String> {
 fn string(value: &Value, max: usize, multiline: bool) -> Result<String, String> {
     let Value::String(s) = value else { return Err("This param must be a string.".to_string()) };
     let s = s.trim();
-    if s.chars().count() > max {
+    // Stops counting at `max + 1` characters.
+    if s.chars().nth(max).is_some() {
         return Err(format!("This param must be at most {max} characters."));
     }
     let allowed = |c: char| multiline && matches!(c, '\n' | '\r' | '\t');
@@ -331,7 +373,7 @@ fn string(value: &Value, max: usize, multiline: bool) -> Result<String, String> 
 
 fn secret(value: &Value, min: usize, max: usize) -> Result<String, String> {
     let Value::String(s) = value else { return Err("This param must be a string.".to_string()) };
-    let len = s.chars().count();
+    let len = s.chars().take(max + 1).count();
     if len < min || len > max {
         return Err(format!("This param must be {min} to {max} characters."));
     }
@@ -359,7 +401,7 @@ pub struct InvalidEmail;
 /// docs/api.md#param-types: a non-empty local part, one `@`, a dotted domain of non-empty labels,
 /// no whitespace.
 pub fn check_email(s: &str) -> Result<(), InvalidEmail> {
-    if s.is_empty() || s.chars().count() > MAX_EMAIL || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if s.is_empty() || s.chars().nth(MAX_EMAIL).is_some() || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(InvalidEmail);
     }
     let mut parts = s.split('@');
@@ -374,25 +416,19 @@ pub fn check_email(s: &str) -> Result<(), InvalidEmail> {
 }
 
 /// An array of emails or a comma-separated string; `null`, `""` and `[]` are the empty list.
+/// Linear in the value: it stops at the first bad item or at the 21st distinct address, and the
+/// duplicate check scans at most `MAX_EMAIL_LIST` kept addresses.
 fn email_list(value: &Value) -> Result<Vec<String>, String> {
-    let items: Vec<String> = match value {
-        Value::Null => Vec::new(),
-        Value::String(s) => s.split(',').map(str::to_string).collect(),
-        Value::Array(items) => {
-            let mut out = Vec::with_capacity(items.len());
-            for item in items {
-                let Value::String(s) = item else {
-                    return Err("This param must be a list of email addresses.".to_string());
-                };
-                out.push(s.clone());
-            }
-            out
-        }
-        _ => return Err("This param must be a list of email addresses.".to_string()),
+    let not_a_list = || "This param must be a list of email addresses.".to_string();
+    let items: Box<dyn Iterator<Item = Option<&str>> + '_> = match value {
+        Value::Null => Box::new(std::iter::empty()),
+        Value::String(s) => Box::new(s.split(',').map(Some)),
+        Value::Array(items) => Box::new(items.iter().map(Value::as_str)),
+        _ => return Err(not_a_list()),
     };
     let mut list: Vec<String> = Vec::new();
     for item in items {
-        let item = item.trim();
+        let item = item.ok_or_else(not_a_list)?.trim();
         if item.is_empty() {
             continue;
         }
@@ -400,12 +436,13 @@ fn email_list(value: &Value) -> Result<Vec<String>, String> {
             let shown: String = item.chars().take(64).collect();
             return Err(format!("'{shown}' is not a valid email address."));
         }
-        if !list.iter().any(|e| e.eq_ignore_ascii_case(item)) {
-            list.push(item.to_string());
+        if list.iter().any(|e| e.eq_ignore_ascii_case(item)) {
+            continue;
         }
-    }
-    if list.len() > MAX_EMAIL_LIST {
-        return Err(format!("This param must hold at most {MAX_EMAIL_LIST} email addresses."));
+        if list.len() == MAX_EMAIL_LIST {
+            return Err(format!("This param must hold at most {MAX_EMAIL_LIST} email addresses."));
+        }
+        list.push(item.to_string());
     }
     Ok(list)
 }
@@ -555,6 +592,22 @@ mod tests {
         assert!(o.errors[0].message.contains("'broken'"));
         let many: Vec<String> = (0..21).map(|i| format!("u{i}@x.io")).collect();
         assert_eq!(failed(json!({"token": "t", "id": 1, "cc": many})).1, vec!["cc"]);
+    }
+
+    #[test]
+    fn email_lists_stop_at_the_21st_distinct_address() {
+        // 20 distinct addresses repeated (in any case) are 20: duplicates do not count.
+        let repeated: Vec<String> = (0..10_000).map(|i| format!("U{}@x.io", i % 20)).collect();
+        assert_eq!(run(json!({"token": "t", "id": 1, "cc": repeated})).unwrap().emails("cc").unwrap().len(), 20);
+        // The 21st distinct address is refused before the bad item after it is read.
+        let mut many: Vec<Value> = (0..21).map(|i| json!(format!("u{i}@x.io"))).collect();
+        many.push(json!(5));
+        let o = run(json!({"token": "t", "id": 1, "cc": many})).unwrap_err();
+        assert_eq!(o.errors[0].param, "cc");
+        assert!(o.errors[0].message.contains("at most 20"), "{}", o.errors[0].message);
+        let joined = (0..10_000).map(|i| format!("u{i}@x.io")).collect::<Vec<_>>().join(",");
+        let o = run(json!({"token": "t", "id": 1, "cc": joined})).unwrap_err();
+        assert!(o.errors[0].message.contains("at most 20"), "{}", o.errors[0].message);
     }
 
     #[test]

@@ -6,38 +6,23 @@ use futures_util::FutureExt;
 use shared::auth::Caller;
 use shared::model::{Actor, Address};
 use shared::notify;
-use shared::params::{self, Kind, ParamSpec, Params, MAX_STRING};
+use shared::params::{self, Kind, ParamSpec, Params};
 use shared::store::EntityDraft;
 use shared::views::{entity_view, ApplicationView, EntityView, SessionView, ViewName};
 use shared::{Context, RouteError, RouteId, RouteResult, Status};
 
-const STR: Kind = Kind::Str { max: MAX_STRING };
-
-const ADDRESS: &[ParamSpec] = &[
-    ParamSpec::required("street", STR),
-    ParamSpec::optional("street2", STR),
-    ParamSpec::required("city", STR),
-    ParamSpec::required("state", STR),
-    ParamSpec::required("country", STR),
-    ParamSpec::required("postal_code", STR),
-    ParamSpec::optional("service_area", STR),
-];
-
-/// The params, in the order of docs/api.md#entities-create-params (the order of `errors`).
-pub const PARAMS: &[ParamSpec] = &[
+const CONTROL: [ParamSpec; 4] = [
     ParamSpec::required("token", Kind::Token),
     ParamSpec::optional("view", Kind::View(EntityView::NAMES)),
     ParamSpec::optional("session_view", Kind::View(SessionView::NAMES)),
     ParamSpec::optional("application_view", Kind::View(ApplicationView::NAMES)),
-    ParamSpec::required("integration_id", Kind::Integer),
-    ParamSpec::required("entity_slug", Kind::Slug { max: 100 }),
-    ParamSpec::required("email", Kind::Email),
-    ParamSpec::required("name", STR),
-    ParamSpec::required("address", Kind::Object(ADDRESS)),
-    ParamSpec::optional("operational_transaction_emails", Kind::EmailList),
-    ParamSpec::optional("order_completion_emails", Kind::EmailList),
-    ParamSpec::required("active", Kind::Bool),
 ];
+
+/// The params, in the order of docs/api.md#entities-create-params (the order of `errors`): the
+/// control params, then the entity's fields (`shared::params::entity`, which the fixture loader
+/// checks entities by).
+pub const PARAMS: &[ParamSpec] =
+    &params::concat::<{ CONTROL.len() + params::entity::FIELDS.len() }>(&CONTROL, params::entity::FIELDS);
 
 pub fn route(ctx: Context<'_>) -> BoxFuture<'_, RouteResult> {
     create(ctx).boxed()

@@ -7,11 +7,10 @@ use shared::registry;
 use shared::routes::{services, RouteId};
 use shared::settings::Settings;
 use shared::store::dynamodb::{create_table, DynamoStore};
-use shared::store::{RecordKind, Store};
+use shared::store::{RecordKind, Store, StoreError};
 
-fn describe(e: impl std::fmt::Display) -> String {
-    let settings = Settings::from_env();
-    format!("{e} (table '{}' at {})", settings.table_name, settings.dynamodb_endpoint.unwrap_or_else(|| "AWS".into()))
+fn describe(e: StoreError) -> String {
+    crate::failure::explain(&e)
 }
 
 async fn store() -> DynamoStore {

@@ -1,6 +1,7 @@
 //! `planocore`: the local CLI (docs/api.md#local-cli).
 
 mod admin;
+mod failure;
 mod serve;
 
 use std::net::SocketAddr;

@@ -97,9 +97,71 @@ fn unknown_names_and_an_unreachable_store_are_clear_errors() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown service 'billing'"));
 
     let out = command(&t, &["routes", "list"]).env("DYNAMODB_ENDPOINT", "http://127.0.0.1:9").output().unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("unavailable") && err.contains("127.0.0.1:9"), "{err}");
+    let err = one_line_failure(&out, "start the emulator or fix DYNAMODB_ENDPOINT");
+    assert!(err.contains("cannot reach DynamoDB") && err.contains("127.0.0.1:9") && err.contains(&t), "{err}");
+}
+
+/// The stderr of a failed command: exit status 1, exactly one line, saying what to do, with no
+/// SDK `Debug` dump.
+fn one_line_failure(out: &Output, what_to_do: &str) -> String {
+    let err = String::from_utf8(out.stderr.clone()).expect("stderr is UTF-8");
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.starts_with("planocore: ") && err.contains(what_to_do), "{err}");
+    for dump in ["{", "ServiceError", "DispatchFailure", "ConnectorError", "source:"] {
+        assert!(!err.contains(dump), "'{dump}' in {err}");
+    }
+    err
+}
+
+#[test]
+fn a_table_name_dynamodb_refuses_is_its_message_on_one_line() {
+    let out = planocore("t1", &["table", "create"]);
+    let err = one_line_failure(&out, "check TABLE_NAME");
+    assert!(err.contains("ValidationException") && err.contains("3") && err.contains("255"), "{err}");
+    assert!(err.contains("table 't1' at http://"), "the table and endpoint: {err}");
+}
+
+#[test]
+fn a_missing_table_says_to_create_it() {
+    let out = planocore(&table(), &["routes", "list"]);
+    one_line_failure(&out, "planocore table create");
+}
+
+#[test]
+fn no_endpoint_and_no_credentials_says_so_without_waiting_on_instance_metadata() {
+    let home = std::env::temp_dir().join(format!("planocore-nocreds-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&home).unwrap();
+    let mut cmd = command(&table(), &["routes", "list"]);
+    cmd.env_remove("DYNAMODB_ENDPOINT").env("HOME", &home);
+    for var in std::env::vars().map(|(k, _)| k).filter(|k| k.starts_with("AWS_") && k != "AWS_REGION") {
+        cmd.env_remove(var);
+    }
+    // An empty HOME: no ~/.aws files; no instance metadata to wait on.
+    cmd.env("AWS_EC2_METADATA_DISABLED", "true");
+    let out = finished_within(cmd, std::time::Duration::from_secs(60));
+    let err = one_line_failure(
+        &out,
+        "no AWS credentials (set DYNAMODB_ENDPOINT for a local emulator, or configure credentials)",
+    );
+    assert!(err.contains("at AWS"), "{err}");
+    std::fs::remove_dir_all(home).ok();
+}
+
+/// `cmd`'s output; a command still running after `limit` is killed and the test fails (a bound
+/// against a hang, not a timing).
+fn finished_within(mut cmd: Command, limit: std::time::Duration) -> Output {
+    use std::process::Stdio;
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("planocore runs");
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("waitable").is_none() {
+        if started.elapsed() > limit {
+            child.kill().ok();
+            panic!("planocore was still running after {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.wait_with_output().expect("output")
 }
 
 #[test]
