@@ -54,6 +54,14 @@ impl Store for FaultyStore {
         self.data()?;
         self.inner.update_client(p, scope).await
     }
+    async fn begin_password_attempt(&self, user_id: u64, now: OffsetDateTime) -> StoreResult<PasswordAttempt> {
+        self.data()?;
+        self.inner.begin_password_attempt(user_id, now).await
+    }
+    async fn clear_password_attempts(&self, user_id: u64) -> StoreResult<()> {
+        self.data()?;
+        self.inner.clear_password_attempts(user_id).await
+    }
     async fn entity(&self, id: u64) -> StoreResult<Option<Entity>> {
         self.data()?;
         self.inner.entity(id).await

@@ -146,7 +146,8 @@ pub enum PatchFailure {
     /// The client changed (or vanished) since it was read: read again.
     RecordChanged,
     EmailTaken,
-    UserMissing,
+    /// The user is gone or, with a checked hash, its password changed.
+    UserChanged,
     Other,
 }
 
@@ -158,7 +159,7 @@ pub fn patch_failure(cancelled: &Cancelled<PatchRole>) -> PatchFailure {
         return PatchFailure::RecordChanged;
     }
     if cancelled.failed(PatchRole::User) {
-        return PatchFailure::UserMissing;
+        return PatchFailure::UserChanged;
     }
     PatchFailure::Other
 }
