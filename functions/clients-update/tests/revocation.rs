@@ -1,6 +1,7 @@
 //! A password change revokes every other session of its user in the same write as the new hash
 //! (docs/api.md#clients-update-rules), on every store: with thousands of sessions at a constant
-//! cost, and never half done when the write fails.
+//! cost, never half done when the write fails, never written over a password changed since it
+//! was checked.
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use serde_json::{json, Value};
 use shared::auth::{token_hash, verify_password};
 use shared::fixture::Fixture;
 use shared::model::Session;
+use shared::store::{ClientPatch, ClientScope, PasswordChange, PatchError};
 use test_support::{
     base64, fresh_table_with, request, CallFault, CallRecorder, FaultPoint, FaultyStore, Reply, TestApp, NOW,
 };
@@ -168,4 +170,34 @@ async fn dynamodb_a_failed_password_write_is_all_or_nothing() {
         fault.arm(true);
         a_failed_write_leaves_the_old_state_or_the_new(&app, point).await;
     }
+}
+
+/// A change checked against a hash that has since been replaced (another change landed between
+/// the check and the write) writes nothing: the later session cut and password stand.
+async fn a_change_checked_against_a_replaced_hash_writes_nothing(app: TestApp) {
+    let stale = app.deps.store.user(10).await.unwrap().unwrap().password_hash.unwrap();
+    let r = update(&app, json!({"token": "demo-employee-token", "id": 100, "password": "set by the office"})).await;
+    assert_eq!(r.status(), "action-successful");
+    let password = PasswordChange {
+        user_id: 10,
+        password_hash: "$argon2id$never-written".into(),
+        keep_session: Some(token_hash(ADA)),
+        checked_hash: Some(stale),
+    };
+    let patch = ClientPatch { client_id: 100, email: None, fields: Vec::new(), password: Some(password), now: NOW };
+    let refused = app.deps.store.update_client(&patch, &ClientScope::ANY).await;
+    assert!(matches!(refused, Err(PatchError::PasswordChanged)), "{refused:?}");
+    let user = app.deps.store.user(10).await.unwrap().unwrap();
+    assert!(verify_password("set by the office", &user.password_hash.unwrap()));
+    assert_eq!(status_of(&app, ADA).await, "invalid-token", "the office's change revoked Ada's session");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_a_change_checked_against_a_replaced_hash_writes_nothing() {
+    a_change_checked_against_a_replaced_hash_writes_nothing(TestApp::memory().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dynamodb_a_change_checked_against_a_replaced_hash_writes_nothing() {
+    a_change_checked_against_a_replaced_hash_writes_nothing(TestApp::dynamodb().await).await;
 }
