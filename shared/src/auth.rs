@@ -46,6 +46,15 @@ pub fn is_expired(session: &Session, now: OffsetDateTime) -> bool {
     expires_at(session).is_some_and(|at| now > at)
 }
 
+/// Revoked by the user's last password change: created at or before it (the same second too,
+/// since timestamps have whole seconds) and not the session that made it. `last_used_at` plays
+/// no part, so a session touched during the change is revoked all the same.
+pub fn is_revoked(session: &Session, user: &User) -> bool {
+    user.revocation.as_ref().is_some_and(|r| {
+        session.created_at <= r.sessions_valid_after && r.kept_session.as_deref() != Some(session.token_hash.as_str())
+    })
+}
+
 /// An authenticated caller: a session's user, or an application.
 #[derive(Debug, Clone)]
 pub enum Caller {
@@ -126,6 +135,9 @@ pub async fn authenticate(store: &dyn Store, token: &str, now: OffsetDateTime) -
             return Err(AuthFailure::SessionExpired);
         }
         let user = store.user(session.user_id).await?.ok_or(AuthFailure::InvalidToken)?;
+        if is_revoked(&session, &user) {
+            return Err(AuthFailure::InvalidToken);
+        }
         if now - session.last_used_at >= TOUCH_INTERVAL {
             store.touch_session(&session, now).await?;
             session.last_used_at = now;
@@ -164,6 +176,7 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Revocation;
     use time::macros::datetime;
 
     fn session(created: OffsetDateTime, used: OffsetDateTime, remember_me: bool) -> Session {
@@ -198,6 +211,28 @@ mod tests {
         assert!(!is_expired(&session(created, used, true), used + Duration::hours(73)));
         assert_eq!(expires_at(&s), Some(used + SESSION_MAX_IDLE));
         assert_eq!(expires_at(&session(created, used, true)), None);
+    }
+
+    #[test]
+    fn a_password_change_revokes_sessions_up_to_its_second_but_the_kept_one() {
+        let at = datetime!(2026-01-01 12:00 UTC);
+        let mut user = User {
+            id: 1,
+            client_id: Some(1),
+            employee_id: None,
+            liaison_id: None,
+            liaison_entity_ids: Vec::new(),
+            password_hash: None,
+            revocation: None,
+        };
+        let older = session(at - Duration::hours(1), at, false);
+        assert!(!is_revoked(&older, &user), "no change yet");
+        user.revocation = Some(Revocation { sessions_valid_after: at, kept_session: Some("kept".into()) });
+        assert!(is_revoked(&older, &user));
+        assert!(is_revoked(&session(at, at, true), &user), "the same second is revoked");
+        assert!(!is_revoked(&session(at + Duration::seconds(1), at, false), &user));
+        let kept = Session { token_hash: "kept".into(), ..older };
+        assert!(!is_revoked(&kept, &user));
     }
 
     #[test]

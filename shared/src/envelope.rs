@@ -145,19 +145,21 @@ pub struct Outcome {
     pub status: Status,
     pub data: Value,
     pub errors: Vec<ParamError>,
+    /// Seconds until a refused request may succeed: the `Retry-After` header.
+    pub retry_after: Option<u64>,
 }
 
 impl Outcome {
     pub fn status(status: Status) -> Self {
-        Outcome { status, data: Value::Null, errors: Vec::new() }
+        Outcome::params(status, Vec::new())
     }
 
     pub fn success(data: Value) -> Self {
-        Outcome { status: Status::ActionSuccessful, data, errors: Vec::new() }
+        Outcome { data, ..Outcome::status(Status::ActionSuccessful) }
     }
 
     pub fn params(status: Status, errors: Vec<ParamError>) -> Self {
-        Outcome { status, data: Value::Null, errors }
+        Outcome { status, data: Value::Null, errors, retry_after: None }
     }
 
     pub fn param(status: Status, param: &str, message: &str) -> Self {
@@ -177,6 +179,8 @@ pub struct Envelope {
     pub session: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub application: Option<Value>,
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl Envelope {
@@ -190,6 +194,7 @@ impl Envelope {
             request_id: request_id.to_string(),
             session: None,
             application: None,
+            retry_after: outcome.retry_after,
         }
     }
 
@@ -215,6 +220,9 @@ impl Envelope {
         headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
         if let Ok(id) = HeaderValue::from_str(&self.request_id) {
             headers.insert("x-request-id", id);
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }
@@ -251,5 +259,14 @@ mod tests {
         assert_eq!(resp.headers()["cache-control"], "no-store");
         assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
         assert_eq!(resp.headers()["content-type"], "application/json; charset=utf-8");
+        assert!(resp.headers().get("retry-after").is_none());
+    }
+
+    #[test]
+    fn a_refusal_with_a_wait_carries_retry_after_in_seconds() {
+        let outcome =
+            Outcome { retry_after: Some(840), ..Outcome::param(Status::InvalidParam, "current_password", "x") };
+        let resp = Envelope::new(outcome, "r2").into_response();
+        assert_eq!((resp.status().as_u16(), &resp.headers()["retry-after"]), (400, &HeaderValue::from_static("840")));
     }
 }

@@ -12,6 +12,9 @@ use crate::store::{CreateError, PatchError, StoreError};
 /// A Clients Update of a client the caller may not see answers exactly as a missing one.
 pub const NO_SUCH_CLIENT: &str = "No client with this id exists.";
 
+/// A wrong `current_password`, also when the password changed after it was checked.
+pub const NOT_THE_CURRENT_PASSWORD: &str = "This is not the current password.";
+
 #[derive(Debug, thiserror::Error)]
 pub enum RouteError {
     /// The request is refused: a 4xx status and its param errors; nothing was written.
@@ -75,7 +78,7 @@ impl RouteError {
                     error = %source,
                     "notification email failed; the change was saved"
                 );
-                Outcome { status: Status::MandrillEmailFailed, data, errors: Vec::new() }
+                Outcome { data, ..Outcome::status(Status::MandrillEmailFailed) }
             }
         }
     }
@@ -94,6 +97,9 @@ impl From<PatchError> for RouteError {
             PatchError::ClientNotFound => RouteError::param(Status::InvalidParam, "id", NO_SUCH_CLIENT),
             PatchError::EmailTaken => {
                 RouteError::param(Status::InvalidParam, "email", "This email is already used by another client.")
+            }
+            PatchError::PasswordChanged => {
+                RouteError::param(Status::InvalidParam, "current_password", NOT_THE_CURRENT_PASSWORD)
             }
             PatchError::Store(e) => RouteError::Store(e),
         }

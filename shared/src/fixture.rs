@@ -198,6 +198,7 @@ pub fn parse(text: &str, now: OffsetDateTime) -> Result<Fixture, FixtureError> {
             liaison_id: u.liaison_id,
             liaison_entity_ids: u.liaison_entity_ids,
             password_hash: u.password.as_deref().map(hash_password),
+            revocation: None,
         });
     }
     for (i, s) in raw.sessions.into_iter().enumerate() {

@@ -55,6 +55,19 @@ pub struct User {
     pub liaison_entity_ids: Vec<u64>,
     /// Argon2id PHC string; never leaves the store except to be verified.
     pub password_hash: Option<String>,
+    /// The last password change's cut through the user's sessions; absent before any change.
+    #[serde(default)]
+    pub revocation: Option<Revocation>,
+}
+
+/// Written with the password hash in one store write: the user's sessions created at or before
+/// `sessions_valid_after` are revoked, except `kept_session`, the session that made the change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revocation {
+    #[serde(with = "timestamp")]
+    pub sessions_valid_after: OffsetDateTime,
+    /// SHA-256 of the kept session's token, hex.
+    pub kept_session: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

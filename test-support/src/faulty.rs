@@ -10,14 +10,18 @@ use shared::model::*;
 use shared::store::memory::MemoryStore;
 use shared::store::*;
 
+use crate::FaultPoint;
+
 /// A store that fails on demand, around a memory store: for `identify-request-error`,
-/// `application-crash` and panics.
+/// `application-crash`, panics and a write whose answer is lost.
 #[derive(Default)]
 pub struct FaultyStore {
     pub inner: MemoryStore,
     pub registry_down: std::sync::atomic::AtomicBool,
     pub data_down: std::sync::atomic::AtomicBool,
     pub panic_on_client_read: std::sync::atomic::AtomicBool,
+    /// Where `update_client` fails, if it does.
+    pub update_fault: std::sync::Mutex<Option<FaultPoint>>,
 }
 
 impl FaultyStore {
@@ -52,7 +56,23 @@ impl Store for FaultyStore {
     }
     async fn update_client(&self, p: &ClientPatch, scope: &ClientScope) -> Result<UpdatedClient, PatchError> {
         self.data()?;
-        self.inner.update_client(p, scope).await
+        let fault = *self.update_fault.lock().unwrap();
+        if fault == Some(FaultPoint::BeforeSend) {
+            return Err(StoreError::Unavailable("injected fault before the write".into()).into());
+        }
+        let updated = self.inner.update_client(p, scope).await?;
+        if fault == Some(FaultPoint::AfterCommit) {
+            return Err(StoreError::Unavailable("injected fault after the write".into()).into());
+        }
+        Ok(updated)
+    }
+    async fn begin_password_attempt(&self, user_id: u64, now: OffsetDateTime) -> StoreResult<PasswordAttempt> {
+        self.data()?;
+        self.inner.begin_password_attempt(user_id, now).await
+    }
+    async fn clear_password_attempts(&self, user_id: u64) -> StoreResult<()> {
+        self.data()?;
+        self.inner.clear_password_attempts(user_id).await
     }
     async fn entity(&self, id: u64) -> StoreResult<Option<Entity>> {
         self.data()?;

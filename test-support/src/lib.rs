@@ -3,6 +3,7 @@
 //! cycle through dev-dependencies). The binaries in `src/bin` exist for this crate's own tests.
 
 mod app;
+mod call_fault;
 pub mod emulator;
 mod events;
 mod faulty;
@@ -16,6 +17,7 @@ pub mod rie;
 mod tables;
 
 pub use app::{demo_fixture_text, repo_root, TestApp, NOW, RACING_CLIENT_FIELDS};
+pub use call_fault::{CallFault, FaultPoint};
 pub use events::{check_events, event, events_with_prefix};
 pub use faulty::FaultyStore;
 pub use http::{http, HttpReply, ServeProcess};
@@ -24,7 +26,7 @@ pub use mandrill::{FakeMandrill, FakeReply};
 pub use notifier::RecordingNotifier;
 pub use recorder::CallRecorder;
 pub use requests::{base64, request, Reply};
-pub use tables::{fresh_dynamodb_table, fresh_recorded_table, seeded_table, EntityIds};
+pub use tables::{fresh_dynamodb_table, fresh_recorded_table, fresh_table_with, seeded_table, EntityIds};
 
 /// Runs each named `async fn(TestApp)` of a handler suite once per store, as
 /// `memory::<name>` and `dynamodb::<name>`: one suite, every store.

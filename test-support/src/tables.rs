@@ -6,7 +6,7 @@ use shared::store::dynamodb::{create_table, keys, DynamoStore};
 use shared::store::Store;
 
 use crate::app::demo_fixture_text;
-use crate::{emulator, CallRecorder};
+use crate::{emulator, CallFault, CallRecorder};
 
 /// A new, empty table on the local emulator.
 pub async fn fresh_dynamodb_table() -> DynamoStore {
@@ -15,10 +15,18 @@ pub async fn fresh_dynamodb_table() -> DynamoStore {
 
 /// Like [`fresh_dynamodb_table`], with every DynamoDB call the store makes noted by `recorder`.
 pub async fn fresh_recorded_table(recorder: Option<CallRecorder>) -> DynamoStore {
+    fresh_table_with(recorder, None).await
+}
+
+/// Like [`fresh_recorded_table`], with the calls `fault` names failing while it is armed.
+pub async fn fresh_table_with(recorder: Option<CallRecorder>, fault: Option<CallFault>) -> DynamoStore {
     let sdk = shared::config::aws_config(Some(emulator::endpoint())).await;
     let mut config = aws_sdk_dynamodb::config::Builder::from(&sdk);
     if let Some(recorder) = recorder {
         config = config.interceptor(recorder);
+    }
+    if let Some(fault) = fault {
+        config = config.interceptor(fault);
     }
     let client = aws_sdk_dynamodb::Client::from_conf(config.build());
     let table = format!("test-{}", uuid::Uuid::new_v4().simple());

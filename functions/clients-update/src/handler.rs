@@ -5,13 +5,13 @@ use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use shared::auth::{hash_password, verify_password, Caller};
 use shared::client_fields::{self, ClientField};
-use shared::error::NO_SUCH_CLIENT;
+use shared::error::{NOT_THE_CURRENT_PASSWORD, NO_SUCH_CLIENT};
 use shared::model::{Client, User};
 use shared::notify::{self, Email};
 use shared::params::{self, Kind, ParamSpec, Params};
-use shared::store::{ClientPatch, ClientScope, PasswordChange, UpdatedClient, EMAIL_FIELD};
+use shared::store::{ClientPatch, ClientScope, PasswordAttempt, PasswordChange, UpdatedClient, EMAIL_FIELD};
 use shared::views::{client_view, ApplicationView, ClientView, SessionView, ViewName};
-use shared::{Context, ParamError, RouteError, RouteId, RouteResult, Status};
+use shared::{Context, Outcome, ParamError, RouteError, RouteId, RouteResult, Status};
 
 /// The params that shape the request rather than the record; the table of client fields adds
 /// the rest.
@@ -150,31 +150,38 @@ async fn password_change(
         ));
     };
     let own_user = ctx.caller.user().is_some_and(|u| u.id == user.id);
-    if own_user {
-        let Some(current) = params.str("current_password") else {
-            return Err(RouteError::param(
-                Status::MissingParam,
-                "current_password",
-                "This param is required to change your own password.",
-            ));
-        };
-        let (current, stored) = (current.to_string(), user.password_hash.clone());
-        let matches = blocking(move || stored.is_some_and(|h| verify_password(&current, &h))).await;
-        if !matches {
-            return Err(RouteError::param(
-                Status::InvalidParam,
-                "current_password",
-                "This is not the current password.",
-            ));
-        }
-    }
+    let checked_hash = if own_user { Some(check_current_password(ctx, params, &user).await?) } else { None };
     let new_password = new_password.to_string();
     let password_hash = blocking(move || hash_password(&new_password)).await;
     let keep_session = match ctx.caller {
-        Caller::Session { session, .. } => Some(session.token_hash.clone()),
-        Caller::Application(_) => None,
+        Caller::Session { session, .. } if own_user => Some(session.token_hash.clone()),
+        _ => None,
     };
-    Ok(Some(PasswordChange { user_id: user.id, password_hash, keep_session }))
+    Ok(Some(PasswordChange { user_id: user.id, password_hash, keep_session, checked_hash }))
+}
+
+/// The user's own change: `current_password` must match, within the limit on checks per window
+/// (a locked user's guess never reaches Argon2). Returns the hash it matched.
+async fn check_current_password(ctx: &Context<'_>, params: &Params, user: &User) -> Result<String, RouteError> {
+    let Some(current) = params.str("current_password") else {
+        return Err(RouteError::param(
+            Status::MissingParam,
+            "current_password",
+            "This param is required to change your own password.",
+        ));
+    };
+    if let PasswordAttempt::Locked { until } = ctx.deps.store.begin_password_attempt(user.id, ctx.now).await? {
+        let outcome = Outcome::param(Status::InvalidParam, "current_password", "Too many attempts; try again later.");
+        let retry_after = u64::try_from((until - ctx.now).whole_seconds()).unwrap_or(0).max(1);
+        return Err(RouteError::Refused(Outcome { retry_after: Some(retry_after), ..outcome }));
+    }
+    let stored = user.password_hash.clone().unwrap_or_default();
+    let (current, phc) = (current.to_string(), stored.clone());
+    if !blocking(move || verify_password(&current, &phc)).await {
+        return Err(RouteError::param(Status::InvalidParam, "current_password", NOT_THE_CURRENT_PASSWORD));
+    }
+    ctx.deps.store.clear_password_attempts(user.id).await?;
+    Ok(stored)
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {

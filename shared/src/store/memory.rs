@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use super::seed::{self, Record};
 use super::*;
-use crate::model::Integration;
+use crate::model::{Integration, Revocation};
 
 #[derive(Default)]
 struct State {
@@ -24,6 +24,8 @@ struct State {
     last_entity_id: u64,
     routes: BTreeMap<String, RegistryRecord>,
     services: BTreeMap<String, RegistryRecord>,
+    /// Each user's open window of own-password checks: when it opened, how many it counted.
+    password_attempts: HashMap<u64, (OffsetDateTime, u64)>,
 }
 
 impl State {
@@ -122,6 +124,12 @@ impl Store for MemoryStore {
             }
         }
         let updated = patch.apply_to(current)?;
+        if let Some(change) = &patch.password {
+            let user = state.users.get(&change.user_id).ok_or(PatchError::ClientNotFound)?;
+            if change.checked_hash.is_some() && user.password_hash != change.checked_hash {
+                return Err(PatchError::PasswordChanged);
+            }
+        }
         // Every check has passed: write everything.
         if let Some(guard) = new_guard {
             // The old address's guard is released only if it is this client's.
@@ -133,13 +141,27 @@ impl Store for MemoryStore {
         if let Some(change) = &patch.password {
             if let Some(user) = state.users.get_mut(&change.user_id) {
                 user.password_hash = Some(change.password_hash.clone());
+                let kept_session = change.keep_session.clone();
+                user.revocation = Some(Revocation { sessions_valid_after: patch.now, kept_session });
             }
-            state
-                .sessions
-                .retain(|hash, s| s.user_id != change.user_id || change.keep_session.as_deref() == Some(hash.as_str()));
         }
         state.clients.insert(patch.client_id, updated.clone());
         Ok(UpdatedClient { client: updated, previous_email })
+    }
+
+    async fn begin_password_attempt(&self, user_id: u64, now: OffsetDateTime) -> StoreResult<PasswordAttempt> {
+        let mut state = self.lock();
+        let window = state.password_attempts.entry(user_id).or_insert((now, 0));
+        if !window_open(window.0, now) {
+            *window = (now, 0);
+        }
+        window.1 += 1;
+        Ok(PasswordAttempt::nth(window.1, window.0))
+    }
+
+    async fn clear_password_attempts(&self, user_id: u64) -> StoreResult<()> {
+        self.lock().password_attempts.remove(&user_id);
+        Ok(())
     }
 
     async fn entity(&self, id: u64) -> StoreResult<Option<Entity>> {

@@ -4,11 +4,14 @@
 //! entity create with its id and unique keys) is one call, so every implementation can make it
 //! one transaction.
 
+mod attempts;
 pub mod dynamodb;
 pub mod memory;
 pub mod seed;
 pub mod unique;
 
+pub(crate) use attempts::window_open;
+pub use attempts::{PasswordAttempt, PASSWORD_ATTEMPTS, PASSWORD_WINDOW};
 pub use unique::{email_key, Guard};
 
 use async_trait::async_trait;
@@ -72,13 +75,17 @@ impl ClientPatch {
 /// The client field whose value is unique across clients.
 pub const EMAIL_FIELD: &str = "email";
 
-/// A new password hash for a client's user; every session but `keep_session` is revoked.
+/// A new password hash for a client's user, written with a [`Revocation`](crate::model::Revocation)
+/// at the patch's `now`: every session of the user but `keep_session` is revoked.
 #[derive(Debug, Clone)]
 pub struct PasswordChange {
     pub user_id: u64,
     pub password_hash: String,
     /// The token hash of the caller's own session, which survives the change.
     pub keep_session: Option<String>,
+    /// The hash `current_password` was checked against: if the user's hash is no longer this
+    /// one, nothing is written (`PatchError::PasswordChanged`).
+    pub checked_hash: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +94,9 @@ pub enum PatchError {
     ClientNotFound,
     #[error("email already taken")]
     EmailTaken,
+    /// The user's password changed after `current_password` was checked.
+    #[error("password changed since it was checked")]
+    PasswordChanged,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -191,8 +201,14 @@ pub trait Store: Send + Sync {
     async fn client(&self, id: u64) -> StoreResult<Option<Client>>;
     /// Applies the patch atomically to a client in `scope` (else `ClientNotFound`): only the
     /// listed fields change, the email's uniqueness guard moves with it, and a password change
-    /// revokes the user's other sessions.
+    /// writes the hash and the revocation of the user's other sessions together.
     async fn update_client(&self, patch: &ClientPatch, scope: &ClientScope) -> Result<UpdatedClient, PatchError>;
+
+    /// Counts one check of `user_id`'s `current_password` at `now`, atomically (concurrent checks
+    /// each count): the first [`PASSWORD_ATTEMPTS`] of a window are allowed, later ones locked.
+    async fn begin_password_attempt(&self, user_id: u64, now: OffsetDateTime) -> StoreResult<PasswordAttempt>;
+    /// Forgets `user_id`'s counted checks (after a right `current_password`).
+    async fn clear_password_attempts(&self, user_id: u64) -> StoreResult<()>;
 
     async fn entity(&self, id: u64) -> StoreResult<Option<Entity>>;
     /// Allocates the next entity id and writes the entity with its unique slug and email.

@@ -11,7 +11,7 @@ pub const ALLOW_METHODS: &[&str] = &["PUT", "POST"];
 /// `AllowHeaders` of template.yaml: the request headers a browser may send.
 pub const ALLOW_HEADERS: &[&str] = &["content-type"];
 /// `ExposeHeaders` of template.yaml: the answer headers a page may read.
-pub const EXPOSE_HEADERS: &[&str] = &["x-request-id"];
+pub const EXPOSE_HEADERS: &[&str] = &["x-request-id", "retry-after"];
 /// `MaxAge` of template.yaml: how long a browser may reuse a preflight's answer.
 pub const MAX_AGE_SECONDS: u32 = 600;
 
@@ -234,12 +234,12 @@ mod tests {
     }
 
     #[test]
-    fn answers_to_an_allowed_origin_expose_the_request_id() {
+    fn answers_to_an_allowed_origin_expose_the_request_id_and_retry_after() {
         let policy = default_policy();
         let mut answer = headers(&[("x-request-id", "r")]);
         policy.decorate(&headers(&[("origin", "http://127.0.0.1:9999")]), &mut answer);
         assert_eq!(answer.get("access-control-allow-origin").unwrap(), "http://127.0.0.1:9999");
-        assert_eq!(answer.get("access-control-expose-headers").unwrap(), "x-request-id");
+        assert_eq!(answer.get("access-control-expose-headers").unwrap(), "x-request-id,retry-after");
 
         let mut answer = HeaderMap::new();
         policy.decorate(&headers(&[("origin", "http://example.com")]), &mut answer);

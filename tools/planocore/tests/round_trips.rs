@@ -54,6 +54,15 @@ async fn each_request_kind_stays_within_its_dynamodb_budget() {
     assert_eq!(email, ["GetItem", "GetItem", "GetItem", "TransactWriteItems[Update,Put,Delete]", "GetItem"]);
     assert!(email.len() <= 5);
 
+    // An own password change: its check counted then cleared, the hash and the revocation of
+    // every other session in one transaction, whatever the number of sessions.
+    let own_password = json!({"token": "demo-client-token", "id": 100, "password": "budget password",
+                              "current_password": "correct horse battery"});
+    let password = calls(&app, &rec, update(own_password)).await;
+    let expected = ["GetItem", "GetItem", "UpdateItem", "GetItem", "GetItem", "UpdateItem", "DeleteItem", "GetItem"];
+    assert_eq!(password[..8], expected, "session, user, touch, client, user, check count, client: {password:?}");
+    assert_eq!(password[8..], ["TransactWriteItems[Update,Update]", "GetItem"], "then the client read back");
+
     let by_user = calls(&app, &rec, create("demo-employee-token", "by-user")).await;
     assert_eq!(by_user, ["GetItem", "GetItem", "UpdateItem", "TransactWriteItems[ConditionCheck,Put,Put,Put]"]);
     let by_app = calls(&app, &rec, create("demo-app-token", "by-app")).await;

@@ -204,7 +204,7 @@ fn a_browser_on_localhost_gets_its_preflight_answered_and_the_request_id_exposed
         http_with(&server.addr, "PUT", "/api/v1/clients/update", Some("application/json"), &origin, body.as_bytes());
     assert_eq!(r.body["status"], "action-successful", "{}", r.body);
     assert_eq!(r.header("access-control-allow-origin"), Some("http://127.0.0.1:8080"));
-    assert_eq!(r.header("access-control-expose-headers"), Some("x-request-id"));
+    assert_eq!(r.header("access-control-expose-headers"), Some("x-request-id,retry-after"));
 
     // Without Access-Control-Request-Method it is no preflight: the route fallback answers.
     let r = http_with(&server.addr, "OPTIONS", "/api/v1/clients/update", None, &origin, b"");

@@ -2,14 +2,18 @@
 //! password changes (expressions in [`super::client_expressions`]).
 
 use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue, TransactWriteItem, Update};
+use time::OffsetDateTime;
 
 use super::client_expressions::{email_unchanged, entity_unchanged, scope_condition, update_expression, ScopeCheck};
 use super::item::{condition_failed, corrupt, from_item, n, s, unavailable};
 use super::keys::{self, Key};
 use super::txn::{self, PatchFailure, PatchRole, Transaction, TxError};
-use super::{sessions, DynamoStore};
-use crate::model::Client;
-use crate::store::{ClientPatch, ClientScope, Guard, PatchError, StoreError, StoreResult, UpdatedClient};
+use super::DynamoStore;
+
+use crate::model::{Client, Revocation};
+use crate::store::{
+    ClientPatch, ClientScope, Guard, PasswordChange, PatchError, StoreError, StoreResult, UpdatedClient,
+};
 
 pub async fn update(
     store: &DynamoStore,
@@ -107,7 +111,7 @@ async fn update_in_transaction(
                     continue;
                 }
                 PatchFailure::EmailTaken => return Err(PatchError::EmailTaken),
-                PatchFailure::UserMissing => return Err(PatchError::ClientNotFound),
+                PatchFailure::UserChanged => return Err(user_changed(patch)),
                 PatchFailure::Other => {
                     return Err(PatchError::Store(StoreError::Unavailable(
                         format!("transaction cancelled: {cancelled:?}").into(),
@@ -115,9 +119,6 @@ async fn update_in_transaction(
                 }
             },
             Err(TxError::Store(e)) => return Err(PatchError::Store(e)),
-        }
-        if let Some(change) = &patch.password {
-            sessions::revoke(store, change.user_id, change.keep_session.as_deref()).await?;
         }
         // `data` is the record as stored (a transaction returns no item): another field changed
         // meanwhile shows, and a client deleted meanwhile is gone.
@@ -164,15 +165,39 @@ fn patch_transaction(
         }
     }
     if let Some(change) = &patch.password {
-        let set_hash = Update::builder()
-            .table_name(&store.table)
-            .set_key(Some(keys::user(change.user_id)))
-            .update_expression("SET password_hash = :h")
-            .condition_expression("attribute_exists(PK)")
-            .expression_attribute_values(":h", s(change.password_hash.clone()))
-            .build()
-            .map_err(corrupt)?;
-        txn.push(PatchRole::User, TransactWriteItem::builder().update(set_hash).build());
+        txn.push(
+            PatchRole::User,
+            TransactWriteItem::builder().update(password_update(store, change, patch.now)?).build(),
+        );
     }
     Ok(txn)
+}
+
+/// The user's new hash and its sessions' revocation, one item's update: no session is ever
+/// revoked without the new password or the reverse. Refused if the user is gone or its hash is
+/// no longer the one `current_password` was checked against.
+fn password_update(store: &DynamoStore, change: &PasswordChange, now: OffsetDateTime) -> StoreResult<Update> {
+    let revocation = Revocation { sessions_valid_after: now, kept_session: change.keep_session.clone() };
+    let mut update = Update::builder()
+        .table_name(&store.table)
+        .set_key(Some(keys::user(change.user_id)))
+        .update_expression("SET password_hash = :h, revocation = :r")
+        .expression_attribute_values(":h", s(change.password_hash.clone()))
+        .expression_attribute_values(":r", serde_dynamo::to_attribute_value(&revocation).map_err(corrupt)?);
+    update = match &change.checked_hash {
+        Some(checked) => update
+            .condition_expression("attribute_exists(PK) AND password_hash = :checked")
+            .expression_attribute_values(":checked", s(checked.clone())),
+        None => update.condition_expression("attribute_exists(PK)"),
+    };
+    update.build().map_err(corrupt)
+}
+
+/// The user's condition failed: users are never deleted through the API, so with a checked hash
+/// it is the password that changed meanwhile.
+fn user_changed(patch: &ClientPatch) -> PatchError {
+    match patch.password.as_ref().and_then(|c| c.checked_hash.as_ref()) {
+        Some(_) => PatchError::PasswordChanged,
+        None => PatchError::ClientNotFound,
+    }
 }

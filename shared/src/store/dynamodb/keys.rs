@@ -5,6 +5,7 @@
 //! | session            | `TOKEN#<sha256>`         | `TOKEN`              | `USER#<id>` / `TOKEN#…`  |
 //! | application        | `TOKEN#<sha256>`         | `TOKEN`              |                          |
 //! | user               | `USER#<id>`              | `USER`               |                          |
+//! | password checks    | `USER#<id>`              | `PASSWORD_ATTEMPTS`  |                          |
 //! | client             | `CLIENT#<id>`            | `CLIENT`             |                          |
 //! | client email guard | `CLIENT_EMAIL#<lower>`   | `GUARD`              |                          |
 //! | entity             | `ENTITY#<id>`            | `ENTITY`             |                          |
@@ -15,8 +16,10 @@
 //! | registry record    | `REGISTRY`               | `ROUTE#<n>` / `SERVICE#<n>` |                   |
 //!
 //! Sessions and applications share the `TOKEN#` key so that a token is one read. The GSI
-//! finds a user's sessions to revoke them. Session items carry `expires_ttl` (epoch seconds,
-//! 30 days past expiry) for the table's TTL; expiry itself is decided in code.
+//! lists a user's sessions (for operators: revocation is the user item's `revocation`, read at
+//! authentication). Session items carry `expires_ttl` (epoch seconds, 30 days past expiry) for
+//! the table's TTL; expiry itself is decided in code. A user's count of own-password checks
+//! carries `expires_ttl` at the end of its window.
 
 use std::collections::HashMap;
 
@@ -60,6 +63,10 @@ pub fn session_gsi(user_id: u64, hash: &str) -> [(String, AttributeValue); 2] {
 
 pub fn user(id: u64) -> Key {
     key(format!("USER#{id}"), "USER")
+}
+
+pub fn password_attempts(user_id: u64) -> Key {
+    key(format!("USER#{user_id}"), "PASSWORD_ATTEMPTS")
 }
 
 pub fn client(id: u64) -> Key {

@@ -10,13 +10,15 @@
 //! | `item`                 | records ⇄ items, attribute values, SDK failures as `StoreError`s     |
 //! | `table`                | plain reads and writes: one item, one partition (paginated)          |
 //! | `txn`                  | transactions, their items by role, cancellation reasons by role      |
-//! | `sessions`             | token items: read, touch, session and application items, revocation  |
+//! | `sessions`             | token items: read, touch, session and application items              |
 //! | `client_expressions`   | a client update's `SET` expression and its conditions                |
-//! | `clients`              | client updates, in place or in a transaction                         |
+//! | `clients`              | client updates, in place or in a transaction (with a password change) |
+//! | `attempts`             | the count of a user's own-password checks                            |
 //! | `entities`             | the id counter and the entity create                                 |
 //! | `registry`             | the route registry's records                                         |
 //! | `seed`                 | loading a fixture through the shared plan (`store::seed`)            |
 
+mod attempts;
 mod client_expressions;
 mod clients;
 mod entities;
@@ -77,6 +79,14 @@ impl Store for DynamoStore {
 
     async fn update_client(&self, patch: &ClientPatch, scope: &ClientScope) -> Result<UpdatedClient, PatchError> {
         clients::update(self, patch, scope).await
+    }
+
+    async fn begin_password_attempt(&self, user_id: u64, now: OffsetDateTime) -> StoreResult<PasswordAttempt> {
+        attempts::begin(self, user_id, now).await
+    }
+
+    async fn clear_password_attempts(&self, user_id: u64) -> StoreResult<()> {
+        attempts::clear(self, user_id).await
     }
 
     async fn entity(&self, id: u64) -> StoreResult<Option<Entity>> {

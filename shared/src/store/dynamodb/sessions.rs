@@ -1,5 +1,5 @@
 //! Token items (sessions and applications under one `TOKEN#` key): reading a token, moving a
-//! session's `last_used_at` and TTL forward, and revoking a user's sessions.
+//! session's `last_used_at` and TTL forward. Revocation is on the user item (`clients`).
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use time::{Duration, OffsetDateTime};
@@ -67,17 +67,4 @@ pub async fn touch(store: &DynamoStore, session: &Session, now: OffsetDateTime) 
         Err(e) if condition_failed(&e) => Ok(()),
         Err(e) => Err(unavailable(e)),
     }
-}
-
-/// Deletes every session of `user_id` but `keep`.
-pub async fn revoke(store: &DynamoStore, user_id: u64, keep: Option<&str>) -> StoreResult<()> {
-    let user_sessions = keys::user_sessions_pk(user_id);
-    for item in store.query_partition(Some(keys::GSI1), keys::GSI1PK, &user_sessions).await? {
-        let Some(pk) = item.string(keys::PK) else { continue };
-        let hash = pk.trim_start_matches("TOKEN#");
-        if Some(hash) != keep {
-            store.delete(keys::token(hash)).await?;
-        }
-    }
-    Ok(())
 }

@@ -148,7 +148,8 @@ pub enum PatchFailure {
     /// The old email's guard belongs to another client: write again without releasing it.
     OldGuardNotOurs,
     EmailTaken,
-    UserMissing,
+    /// The user is gone or, with a checked hash, its password changed.
+    UserChanged,
     Other,
 }
 
@@ -163,7 +164,7 @@ pub fn patch_failure(cancelled: &Cancelled<PatchRole>) -> PatchFailure {
         return PatchFailure::OldGuardNotOurs;
     }
     if cancelled.failed(PatchRole::User) {
-        return PatchFailure::UserMissing;
+        return PatchFailure::UserChanged;
     }
     PatchFailure::Other
 }

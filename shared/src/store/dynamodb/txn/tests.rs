@@ -43,9 +43,9 @@ fn patch_reasons_map_to_statuses() {
     assert_eq!(patch(&[(Client, FAILED), (NewEmailGuard, "None"), (OldEmailGuard, "None")]), RecordChanged);
     assert_eq!(
         patch(&[(Client, "None"), (NewEmailGuard, "None"), (OldEmailGuard, "None"), (User, FAILED)]),
-        UserMissing
+        UserChanged
     );
-    assert_eq!(patch(&[(Client, "None"), (User, FAILED)]), UserMissing);
+    assert_eq!(patch(&[(Client, "None"), (User, FAILED)]), UserChanged);
     assert_eq!(patch(&[(Client, "None"), (User, "ValidationError")]), Other);
 }
 
