@@ -101,6 +101,33 @@ impl LogFilter {
 }
 
 impl Settings {
+    /// Settings that must stop a process at start: a Mandrill URL that is not `https://` (plain
+    /// `http://` only to a loopback address, for a local stand-in) would send the key in clear.
+    pub fn check(&self) -> Result<(), String> {
+        let Some(url) = self.mandrill.api_url.as_deref() else { return Ok(()) };
+        let lower = url.to_ascii_lowercase();
+        if lower.starts_with("https://") {
+            return Ok(());
+        }
+        let host = lower.strip_prefix("http://").map(|rest| {
+            let authority = rest.split('/').next().unwrap_or("");
+            match authority.strip_prefix('[') {
+                Some(v6) => v6.split(']').next().unwrap_or("").to_string(),
+                None => authority.split(':').next().unwrap_or("").to_string(),
+            }
+        });
+        let loopback =
+            host.is_some_and(|h| h == "localhost" || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()));
+        if loopback {
+            Ok(())
+        } else {
+            Err(format!(
+                "MANDRILL_API_URL must be an https:// URL (http:// only to a loopback address such as \
+                 http://127.0.0.1:PORT), not '{url}'"
+            ))
+        }
+    }
+
     pub fn from_env() -> Settings {
         Settings::from_lookup(|name| std::env::var(name).ok())
     }
@@ -178,6 +205,30 @@ mod tests {
         assert!(targets.would_enable("aws_sdk_dynamodb::client", &tracing::Level::WARN));
         assert!(targets.would_enable("aws_smithy_runtime::client", &tracing::Level::DEBUG));
         assert!(!LogFilter::parse(Some("error")).targets().would_enable("hyper::proto", &tracing::Level::WARN));
+    }
+
+    #[test]
+    fn the_mandrill_url_is_https_or_loopback() {
+        for ok in [
+            "https://mandrillapp.com/api/1.0",
+            "HTTPS://x.example",
+            "http://127.0.0.1:8080/api",
+            "http://localhost/a",
+            "http://[::1]:9/x",
+        ] {
+            assert_eq!(from(&[("MANDRILL_API_URL", ok)]).check(), Ok(()), "{ok}");
+        }
+        assert_eq!(from(&[]).check(), Ok(()), "the default is https");
+        for bad in [
+            "http://mandrillapp.com/api/1.0",
+            "http://10.0.0.5/api",
+            "ftp://x",
+            "mandrillapp.com",
+            "http://127.0.0.1.example/",
+        ] {
+            let err = from(&[("MANDRILL_API_URL", bad)]).check().unwrap_err();
+            assert!(err.contains("https://") && err.contains(bad), "{bad}: {err}");
+        }
     }
 
     #[test]

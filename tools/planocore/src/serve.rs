@@ -40,9 +40,11 @@ pub async fn run(
     cors_origins: &[String],
 ) -> Result<(), String> {
     let cors = CorsPolicy::new(cors_origins).map_err(|e| format!("--cors-origin: {e}"))?;
+    let settings = shared::settings::Settings::from_env();
+    settings.check()?;
     let store: Arc<dyn Store> = match kind {
         StoreKind::Memory => Arc::new(MemoryStore::new()),
-        StoreKind::Dynamodb => Arc::new(shared::config::dynamodb_store(&shared::settings::Settings::from_env()).await),
+        StoreKind::Dynamodb => Arc::new(shared::config::dynamodb_store(&settings).await),
     };
     let demo = seed.is_none() && matches!(kind, StoreKind::Memory);
     match (&seed, kind) {

@@ -268,3 +268,17 @@ fn a_malformed_cors_origin_stops_the_server_with_a_message() {
 fn uuid_like(s: &str) -> bool {
     s.len() == 36 && s.chars().filter(|c| *c == '-').count() == 4
 }
+
+#[test]
+fn a_mandrill_url_that_is_not_https_stops_the_server_with_a_message() {
+    let out = Command::new(env!("CARGO_BIN_EXE_planocore"))
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .env("MANDRILL_API_URL", "http://mandrillapp.com/api/1.0")
+        .env("MANDRILL_API_KEY", "md-not-sent")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("MANDRILL_API_URL must be an https:// URL"), "{err}");
+    assert!(!err.contains("md-not-sent") && !String::from_utf8_lossy(&out.stdout).contains("listening"), "{err}");
+}
