@@ -18,6 +18,7 @@ use shared::model::{Actor, ActorKind, Address};
 use shared::pipeline::handle;
 use shared::registry::{self, RegistryCache};
 use shared::store::dynamodb::{keys, DynamoStore};
+use shared::store::seed::SeedMode;
 use shared::store::{CreateError, EntityDraft, RecordKind, Store};
 use shared::{Context, Deps, RouteId, RouteResult};
 use test_support::{emulator, fresh_dynamodb_table, request, EntityIds, Reply, TestApp, NOW};
@@ -104,7 +105,7 @@ fn draft(slug: &str, email: &str, integration_id: u64) -> EntityDraft {
 async fn a_refused_create_leaves_no_guard_and_ids_never_repeat() {
     let store = fresh_dynamodb_table().await;
     let fx = fixture::parse(&test_support::demo_fixture_text(), NOW).unwrap();
-    store.load_fixture(&fx).await.unwrap();
+    store.load_fixture(&fx, SeedMode::KeepExisting).await.unwrap();
     let first = store.create_entity(&draft("one", "one@x.io", 7)).await.unwrap();
     assert_eq!(first.id, 7, "ids continue after the fixture's largest");
     assert!(matches!(
@@ -124,12 +125,12 @@ async fn a_refused_create_leaves_no_guard_and_ids_never_repeat() {
 async fn seeding_again_is_harmless_and_keeps_counters_and_kill_switches() {
     let store = fresh_dynamodb_table().await;
     let fx = fixture::parse(&test_support::demo_fixture_text(), NOW).unwrap();
-    store.load_fixture(&fx).await.unwrap();
+    store.load_fixture(&fx, SeedMode::KeepExisting).await.unwrap();
     registry::sync(&store, false).await.unwrap();
     let created = store.create_entity(&draft("after-seed", "after@x.io", 7)).await.unwrap();
     registry::set_deployed(&store, RecordKind::Route, "clients.update", false).await.unwrap();
 
-    store.load_fixture(&fx).await.unwrap();
+    store.load_fixture(&fx, SeedMode::KeepExisting).await.unwrap();
     registry::sync(&store, false).await.unwrap();
     let next = store.create_entity(&draft("after-reseed", "again@x.io", 7)).await.unwrap();
     assert!(next.id > created.id, "the counter never goes back");
@@ -140,9 +141,12 @@ async fn seeding_again_is_harmless_and_keeps_counters_and_kill_switches() {
         Err(CreateError::Taken { slug_taken: true, .. })
     ));
 
-    // A fixture that changes a client's email moves its guard: the old email is free again.
-    let moved = test_support::demo_fixture_text().replace("ada@example.com", "ada@moved.example");
-    store.load_fixture(&fixture::parse(&moved, NOW).unwrap()).await.unwrap();
+    // Seeding leaves existing records as they are; `--overwrite` replaces them and moves their
+    // guards: the old email is free again.
+    let moved = fixture::parse(&test_support::demo_fixture_text().replace("ada@example.com", "ada@moved.example"), NOW);
+    store.load_fixture(moved.as_ref().unwrap(), SeedMode::KeepExisting).await.unwrap();
+    assert!(raw_item(&store, keys::client_email("ada@example.com")).await.is_some(), "left as it was");
+    store.load_fixture(&moved.unwrap(), SeedMode::Overwrite).await.unwrap();
     assert!(raw_item(&store, keys::client_email("ada@example.com")).await.is_none());
     assert!(raw_item(&store, keys::client_email("ADA@moved.example")).await.is_some());
 }
@@ -231,11 +235,13 @@ async fn forward_all_but_transactions(inbound: TcpStream, upstream: &str, droppe
 
 /// The demo app on a fresh table, reached through `proxy`.
 async fn app_behind(proxy: &Proxy) -> TestApp {
-    let real = fresh_dynamodb_table().await;
+    // The fixture is written straight to the table; only the app's own calls cross the proxy.
+    let real = Arc::new(fresh_dynamodb_table().await);
+    let mut app = TestApp::on(real.clone()).await;
     // DynamoDB's own limits: these tests are about how fast a dead store is given up on.
     let client = shared::config::dynamodb_client_with(Some(&proxy.url), SdkTimeouts::PRODUCTION).await;
     let store = Arc::new(DynamoStore::new(client, real.table()));
-    let mut app = TestApp::on(store.clone()).await;
+    app.deps.store = store.clone();
     app.dynamo = Some(store);
     app
 }

@@ -62,7 +62,7 @@ impl TestApp {
     /// The demo fixture on `store`, routes synced, clock fixed at [`NOW`], no registry cache.
     pub async fn on(store: Arc<dyn Store>) -> TestApp {
         let fixture = shared::fixture::parse(&demo_fixture_text(), NOW).expect("demo fixture loads");
-        store.load_fixture(&fixture).await.expect("fixture written");
+        store.load_fixture(&fixture, shared::store::seed::SeedMode::KeepExisting).await.expect("fixture written");
         registry::sync(store.as_ref(), false).await.expect("routes synced");
         let clock = Arc::new(FixedClock::new(NOW));
         let notifier = Arc::new(RecordingNotifier::default());

@@ -91,7 +91,7 @@ impl Store for FaultyStore {
     async fn put_registry_record(&self, k: RecordKind, r: &RegistryRecord, only_if_missing: bool) -> StoreResult<bool> {
         self.inner.put_registry_record(k, r, only_if_missing).await
     }
-    async fn load_fixture(&self, f: &Fixture) -> StoreResult<()> {
-        self.inner.load_fixture(f).await
+    async fn load_fixture(&self, f: &Fixture, mode: shared::store::seed::SeedMode) -> StoreResult<()> {
+        self.inner.load_fixture(f, mode).await
     }
 }

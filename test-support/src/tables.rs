@@ -40,7 +40,7 @@ pub async fn seeded_table() -> DynamoStore {
     let store = fresh_dynamodb_table().await;
     let now = shared::clock::Clock::now(&shared::clock::SystemClock);
     let fixture = shared::fixture::parse(&demo_fixture_text(), now).expect("demo fixture loads");
-    store.load_fixture(&fixture).await.expect("fixture written");
+    store.load_fixture(&fixture, shared::store::seed::SeedMode::KeepExisting).await.expect("fixture written");
     shared::registry::sync(&store, false).await.expect("routes synced");
     store
 }

@@ -296,7 +296,7 @@ async fn a_liaison_of_150_entities_reaches_the_clients_of_every_one(app: TestApp
         "sessions": [{"token": "wide-liaison-token", "user_id": 90, "created_at": "-1h", "last_used_at": "-5m"}],
     });
     let fixture = shared::fixture::parse(&fixture.to_string(), test_support::NOW).unwrap();
-    app.deps.store.load_fixture(&fixture).await.unwrap();
+    app.deps.store.load_fixture(&fixture, shared::store::seed::SeedMode::KeepExisting).await.unwrap();
     let r = update(&app, as_("wide-liaison-token", 100, json!({"phone": "555-0150"}))).await;
     assert_eq!((r.status(), r.body["data"]["phone"].clone()), ("action-successful", json!("555-0150")), "{}", r.body);
     let r = update(&app, as_("wide-liaison-token", 101, json!({"phone": "555-0151"}))).await;

@@ -53,7 +53,11 @@ async fn plant_sessions(app: &TestApp, count: usize) {
             remember_me: i % 2 == 0,
         })
         .collect();
-    app.deps.store.load_fixture(&Fixture { sessions, ..Fixture::default() }).await.expect("sessions planted");
+    app.deps
+        .store
+        .load_fixture(&Fixture { sessions, ..Fixture::default() }, shared::store::seed::SeedMode::KeepExisting)
+        .await
+        .expect("sessions planted");
 }
 
 /// The status of each planted session's next request, 16 at a time.

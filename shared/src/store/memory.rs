@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use super::seed::{self, Record};
+use super::seed::{self, Record, SeedMode};
 use super::*;
 use crate::model::{Integration, Revocation};
 
@@ -37,6 +37,18 @@ impl State {
             _ => None,
         };
         previous.map(|r| r.guards()).unwrap_or_default()
+    }
+
+    /// Whether a record of `record`'s key exists.
+    fn exists(&self, record: Record<'_>) -> bool {
+        match record {
+            Record::Integration(i) => self.integrations.contains_key(&i.id),
+            Record::Application(a) => self.applications.contains_key(&a.token_hash),
+            Record::User(u) => self.users.contains_key(&u.id),
+            Record::Session(s) => self.sessions.contains_key(&s.token_hash),
+            Record::Client(c) => self.clients.contains_key(&c.id),
+            Record::Entity(e) => self.entities.contains_key(&e.id),
+        }
     }
 
     /// Writes `record`, replacing any record of the same key.
@@ -215,11 +227,21 @@ impl Store for MemoryStore {
         Ok(true)
     }
 
-    async fn load_fixture(&self, fixture: &Fixture) -> StoreResult<()> {
+    async fn load_fixture(&self, fixture: &Fixture, mode: SeedMode) -> StoreResult<()> {
         let plan = seed::plan(fixture);
         let mut state = self.lock();
         for record in plan.records {
+            if mode == SeedMode::KeepExisting && state.exists(record) {
+                continue;
+            }
             let guards = record.guards();
+            if mode == SeedMode::KeepExisting {
+                if let Some((guard, _)) =
+                    guards.iter().find(|(g, owner)| state.guards.get(g).is_some_and(|o| o != owner))
+                {
+                    return Err(seed::held_elsewhere(record, guard));
+                }
+            }
             for stale in seed::released(state.previous_guards(record), &guards) {
                 state.guards.remove(&stale);
             }

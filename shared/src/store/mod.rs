@@ -226,5 +226,5 @@ pub trait Store: Send + Sync {
 
     /// Writes a checked fixture (docs/api.md#fixture-format); loading the same fixture twice is
     /// harmless.
-    async fn load_fixture(&self, fixture: &Fixture) -> StoreResult<()>;
+    async fn load_fixture(&self, fixture: &Fixture, mode: seed::SeedMode) -> StoreResult<()>;
 }

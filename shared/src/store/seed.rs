@@ -3,6 +3,7 @@
 //! own way.
 
 use super::unique::Guard;
+use super::StoreError;
 use crate::fixture::Fixture;
 use crate::model::{Application, Client, Entity, Integration, Session, User};
 
@@ -45,6 +46,35 @@ pub fn plan(fixture: &Fixture) -> SeedPlan<'_> {
         .chain(fixture.entities.iter().map(Record::Entity))
         .collect();
     SeedPlan { records, entity_counter_floor: fixture.max_entity_id() }
+}
+
+/// What seeding does with a record that already exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeedMode {
+    /// Leaves it as it is (a live table keeps its users' passwords, sessions and records); only
+    /// missing records are written. A missing record whose unique value another record holds
+    /// is an error.
+    KeepExisting,
+    /// Replaces it with the fixture's, moving its guards (`planocore seed --overwrite`).
+    Overwrite,
+}
+
+/// A missing record whose unique value another record holds: seeding it would break uniqueness.
+pub fn held_elsewhere(record: Record<'_>, guard: &Guard) -> StoreError {
+    StoreError::Corrupt(format!("{record}: its unique value {guard:?} is held by another record").into())
+}
+
+impl std::fmt::Display for Record<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Record::Integration(i) => write!(f, "integration {}", i.id),
+            Record::Application(a) => write!(f, "application {}", a.id),
+            Record::User(u) => write!(f, "user {}", u.id),
+            Record::Session(s) => write!(f, "a session of user {}", s.user_id),
+            Record::Client(c) => write!(f, "client {}", c.id),
+            Record::Entity(e) => write!(f, "entity {}", e.id),
+        }
+    }
 }
 
 /// The guards the replaced version of a record held that the new version no longer holds: they

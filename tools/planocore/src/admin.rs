@@ -7,6 +7,7 @@ use shared::registry;
 use shared::routes::{services, RouteId};
 use shared::settings::Settings;
 use shared::store::dynamodb::{create_table, DynamoStore};
+use shared::store::seed::SeedMode;
 use shared::store::{RecordKind, Store, StoreError};
 
 fn describe(e: StoreError) -> String {
@@ -25,17 +26,27 @@ pub async fn table_create() -> Result<(), String> {
 }
 
 /// Reads and checks a fixture file, then writes it to `store` and syncs the routes.
-pub async fn load_seed(store: &dyn Store, file: &Path) -> Result<(), String> {
+pub async fn load_seed(store: &dyn Store, file: &Path, mode: SeedMode) -> Result<(), String> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let fixture = shared::fixture::parse(&text, time::OffsetDateTime::now_utc()).map_err(|e| e.to_string())?;
-    store.load_fixture(&fixture).await.map_err(describe)?;
+    store.load_fixture(&fixture, mode).await.map_err(describe)?;
     registry::sync(store, false).await.map_err(describe)?;
     Ok(())
 }
 
-pub async fn seed(file: &Path) -> Result<(), String> {
+pub async fn seed(file: &Path, overwrite: bool) -> Result<(), String> {
     let store = store().await;
-    load_seed(&store, file).await?;
+    let mode = if overwrite {
+        eprintln!(
+            "planocore: --overwrite: records of '{}' with the fixture's keys are REPLACED (passwords, sessions, \
+             records made through the API)",
+            store.table()
+        );
+        SeedMode::Overwrite
+    } else {
+        SeedMode::KeepExisting
+    };
+    load_seed(&store, file, mode).await?;
     println!("seeded '{}' from {}", store.table(), file.display());
     Ok(())
 }

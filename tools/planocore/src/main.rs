@@ -41,8 +41,14 @@ enum Command {
         #[command(subcommand)]
         action: TableAction,
     },
-    /// Write a fixture into the DynamoDB table, raise the id counters, sync the routes.
-    Seed { file: PathBuf },
+    /// Write a fixture's missing records into the DynamoDB table (existing ones are left as
+    /// they are), raise the id counters, sync the routes.
+    Seed {
+        file: PathBuf,
+        /// Replace existing records with the fixture's (passwords, sessions, API-made records).
+        #[arg(long)]
+        overwrite: bool,
+    },
     /// The route registry (route names like clients.update).
     Routes {
         #[command(subcommand)]
@@ -97,7 +103,7 @@ async fn main() -> std::process::ExitCode {
     let result = match Cli::parse().command {
         Command::Serve { addr, seed, store, cors_origins } => serve::run(addr, seed, store, &cors_origins).await,
         Command::Table { action: TableAction::Create } => admin::table_create().await,
-        Command::Seed { file } => admin::seed(&file).await,
+        Command::Seed { file, overwrite } => admin::seed(&file, overwrite).await,
         Command::Routes { action } => match action {
             RoutesAction::Sync { force } => admin::routes_sync(force).await,
             RoutesAction::List => admin::routes_list().await,

@@ -14,6 +14,7 @@ use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 use shared::envelope::{Envelope, Outcome, Status};
 use shared::store::memory::MemoryStore;
+use shared::store::seed::SeedMode;
 use shared::store::Store;
 
 use crate::admin::load_seed;
@@ -48,11 +49,11 @@ pub async fn run(
     };
     let demo = seed.is_none() && matches!(kind, StoreKind::Memory);
     match (&seed, kind) {
-        (Some(path), _) => load_seed(store.as_ref(), path).await?,
+        (Some(path), _) => load_seed(store.as_ref(), path, SeedMode::KeepExisting).await?,
         (None, StoreKind::Memory) => {
             let fixture =
                 shared::fixture::parse(DEMO_FIXTURE, time::OffsetDateTime::now_utc()).map_err(|e| e.to_string())?;
-            store.load_fixture(&fixture).await.map_err(|e| e.to_string())?;
+            store.load_fixture(&fixture, SeedMode::KeepExisting).await.map_err(|e| e.to_string())?;
             shared::registry::sync(store.as_ref(), false).await.map_err(|e| e.to_string())?;
         }
         // The table is used as it is; an unreachable store is reported per request.

@@ -269,3 +269,43 @@ fn rust_log_trace_writes_no_line_from_a_dependency_crate() {
         );
     }
 }
+
+/// `planocore seed` on a live table creates what is missing and leaves the rest: a password
+/// changed through the API stays changed, and the sessions that change revoked stay revoked.
+/// `--overwrite` replaces, and says so.
+#[test]
+fn seeding_a_live_table_keeps_what_the_api_changed() {
+    let t = table();
+    let fixture = repo_root().join("tools/planocore/demo-fixture.json");
+    let fixture = fixture.to_str().unwrap();
+    ok(planocore(&t, &["table", "create"]));
+    ok(planocore(&t, &["seed", fixture]));
+    let server = serve(command(&t, &["serve", "--addr", "127.0.0.1:0", "--store", "dynamodb"]));
+    let put = |body: Value| {
+        http(server.address(), "PUT", "/api/v1/clients/update", Some("application/json"), &[], b64(&body).as_bytes())
+            .body
+    };
+    let change = |token: &str, from: &str, to: &str| {
+        put(serde_json::json!({"token": token, "id": 100, "password": to, "current_password": from}))
+    };
+    let phone_session = || put(serde_json::json!({"token": "demo-client-phone-token", "id": 100}));
+    assert_eq!(phone_session()["status"], "action-successful");
+    let r = change("demo-client-token", "correct horse battery", "changed through the API");
+    assert_eq!(r["status"], "action-successful", "{r}");
+    assert_eq!(phone_session()["status"], "invalid-token", "revoked by the change");
+
+    ok(planocore(&t, &["seed", fixture]));
+    assert_eq!(phone_session()["status"], "invalid-token", "seeding does not revive a revoked session");
+    let r = change("demo-client-token", "correct horse battery", "back to the fixture's");
+    assert_eq!(
+        (r["status"].as_str(), r["errors"][0]["param"].as_str()),
+        (Some("invalid-param"), Some("current_password"))
+    );
+    let r = change("demo-client-token", "changed through the API", "changed again");
+    assert_eq!(r["status"], "action-successful", "the API's password survived the seed: {r}");
+
+    let out = planocore(&t, &["seed", "--overwrite", fixture]);
+    let said = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success() && said.contains("REPLACED"), "{said}");
+    assert_eq!(phone_session()["status"], "action-successful", "--overwrite restores the fixture's records");
+}

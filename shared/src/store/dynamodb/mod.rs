@@ -110,7 +110,7 @@ impl Store for DynamoStore {
         registry::put(self, kind, record, only_if_missing).await
     }
 
-    async fn load_fixture(&self, fixture: &Fixture) -> StoreResult<()> {
-        seed::load(self, fixture).await
+    async fn load_fixture(&self, fixture: &Fixture, mode: crate::store::seed::SeedMode) -> StoreResult<()> {
+        seed::load(self, fixture, mode).await
     }
 }

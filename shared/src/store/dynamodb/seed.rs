@@ -1,13 +1,16 @@
 //! Loading a fixture: the shared [plan](crate::store::seed) applied item by item, each record's
 //! stale guards deleted and its guards put before the record itself.
 
-use super::item::to_item;
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
+
+use super::item::{corrupt, to_item};
 use super::keys::{self, Key};
+use super::txn::{self, Transaction, TxError};
 use super::{entities, sessions, DynamoStore};
 use crate::fixture::Fixture;
 use crate::model::{Client, Entity};
-use crate::store::seed::{self, Record};
-use crate::store::{Guard, StoreResult};
+use crate::store::seed::{self, Record, SeedMode};
+use crate::store::{Guard, StoreError, StoreResult};
 
 fn item(record: Record<'_>) -> StoreResult<Key> {
     match record {
@@ -34,17 +37,58 @@ async fn previous_guards(store: &DynamoStore, record: Record<'_>) -> StoreResult
     .unwrap_or_default())
 }
 
-pub async fn load(store: &DynamoStore, fixture: &Fixture) -> StoreResult<()> {
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum SeedRole {
+    Record,
+    Guard,
+    StaleGuard,
+}
+
+/// Each record with its guards in one transaction: with `KeepExisting`, the record only if it is
+/// missing (an existing one is left as it is) and its guards only if free; with `Overwrite`, the
+/// record replaced and its guards moved.
+pub async fn load(store: &DynamoStore, fixture: &Fixture, mode: SeedMode) -> StoreResult<()> {
     let plan = seed::plan(fixture);
     for record in plan.records {
         let guards = record.guards();
-        for stale in seed::released(previous_guards(store, record).await?, &guards) {
-            store.delete(keys::guard_key(&stale)).await?;
+        let mut txn = Transaction::new();
+        let stale = match mode {
+            SeedMode::Overwrite => seed::released(previous_guards(store, record).await?, &guards),
+            SeedMode::KeepExisting => Vec::new(),
+        };
+        for guard in stale {
+            let delete = Delete::builder().table_name(&store.table).set_key(Some(keys::guard_key(&guard)));
+            txn.push(
+                SeedRole::StaleGuard,
+                TransactWriteItem::builder().delete(delete.build().map_err(corrupt)?).build(),
+            );
         }
         for (guard, owner) in &guards {
-            store.put(keys::guard(keys::guard_key(guard), *owner)).await?;
+            txn.push(SeedRole::Guard, put(store, keys::guard(keys::guard_key(guard), *owner), mode)?);
         }
-        store.put(item(record)?).await?;
+        txn.push(SeedRole::Record, put(store, item(record)?, mode)?);
+        match txn::write(&store.client, txn).await {
+            Ok(()) => {}
+            // It exists: left as it is.
+            Err(TxError::Cancelled(c)) if c.failed(SeedRole::Record) => {}
+            Err(TxError::Cancelled(c)) if c.failed(SeedRole::Guard) => {
+                let guard = guards.first().map(|(g, _)| g.clone()).expect("a guard failed");
+                return Err(seed::held_elsewhere(record, &guard));
+            }
+            Err(TxError::Cancelled(c)) => {
+                return Err(StoreError::Unavailable(format!("seed transaction cancelled: {c:?}").into()))
+            }
+            Err(TxError::Store(e)) => return Err(e),
+        }
     }
     entities::raise_counter(store, plan.entity_counter_floor).await
+}
+
+/// A put of `item`; with `KeepExisting`, only where nothing is.
+fn put(store: &DynamoStore, item: Key, mode: SeedMode) -> StoreResult<TransactWriteItem> {
+    let mut put = Put::builder().table_name(&store.table).set_item(Some(item));
+    if mode == SeedMode::KeepExisting {
+        put = put.condition_expression("attribute_not_exists(PK)");
+    }
+    Ok(TransactWriteItem::builder().put(put.build().map_err(corrupt)?).build())
 }

@@ -27,11 +27,6 @@ impl DynamoStore {
         self.get(key).await?.map(from_item).transpose()
     }
 
-    pub(super) async fn put(&self, item: Key) -> StoreResult<()> {
-        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(unavailable)?;
-        Ok(())
-    }
-
     pub(super) async fn delete(&self, key: Key) -> StoreResult<()> {
         self.client.delete_item().table_name(&self.table).set_key(Some(key)).send().await.map_err(unavailable)?;
         Ok(())
