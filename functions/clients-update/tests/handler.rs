@@ -252,25 +252,14 @@ async fn no_field_params_write_nothing(app: TestApp) {
 /// interleavings has that many chances to show.
 const RACE_ROUNDS: usize = 8;
 
-/// Sends every body at once, each on its own task (the suite's runtime has 4 worker threads),
-/// released together by one barrier.
+/// Sends every body at once (`test_support::at_once`).
 async fn update_in_parallel(app: &Arc<TestApp>, bodies: Vec<Value>) -> Vec<Reply> {
-    let barrier = Arc::new(tokio::sync::Barrier::new(bodies.len()));
-    let tasks: Vec<_> = bodies
-        .into_iter()
-        .map(|body| {
-            let (app, barrier) = (app.clone(), barrier.clone());
-            tokio::spawn(async move {
-                barrier.wait().await;
-                update(&app, body).await
-            })
-        })
-        .collect();
-    let mut replies = Vec::new();
-    for task in tasks {
-        replies.push(task.await.expect("the update task finished"));
-    }
-    replies
+    let app = app.clone();
+    test_support::at_once(bodies, move |body| {
+        let app = app.clone();
+        async move { update(&app, body).await }
+    })
+    .await
 }
 
 async fn concurrent_updates_of_different_fields_all_survive(app: TestApp) {

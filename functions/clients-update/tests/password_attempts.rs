@@ -34,24 +34,14 @@ fn assert_wrong(r: &Reply) {
     assert!(r.headers.get("retry-after").is_none());
 }
 
-/// Sends every body at once, each on its own task, released together by one barrier.
+/// Sends every body at once (`test_support::at_once`).
 async fn in_parallel(app: &Arc<TestApp>, bodies: Vec<Value>) -> Vec<Reply> {
-    let barrier = Arc::new(tokio::sync::Barrier::new(bodies.len()));
-    let tasks: Vec<_> = bodies
-        .into_iter()
-        .map(|body| {
-            let (app, barrier) = (app.clone(), barrier.clone());
-            tokio::spawn(async move {
-                barrier.wait().await;
-                update(&app, body).await
-            })
-        })
-        .collect();
-    let mut replies = Vec::new();
-    for task in tasks {
-        replies.push(task.await.expect("the update task finished"));
-    }
-    replies
+    let app = app.clone();
+    test_support::at_once(bodies, move |body| {
+        let app = app.clone();
+        async move { update(&app, body).await }
+    })
+    .await
 }
 
 async fn six_parallel_guesses_lock_the_user_until_the_window_closes(app: TestApp) {

@@ -79,24 +79,14 @@ async fn create(app: &TestApp, body: Value) -> Reply {
     Reply::from_response(entities_create::handle(&app.deps, req).await)
 }
 
-/// Runs every body at once, each on its own task released by one barrier.
+/// Sends every body at once (`test_support::at_once`).
 async fn create_in_parallel(app: &Arc<TestApp>, bodies: Vec<Value>) -> Vec<Reply> {
-    let barrier = Arc::new(tokio::sync::Barrier::new(bodies.len()));
-    let tasks: Vec<_> = bodies
-        .into_iter()
-        .map(|body| {
-            let (app, barrier) = (app.clone(), barrier.clone());
-            tokio::spawn(async move {
-                barrier.wait().await;
-                create(&app, body).await
-            })
-        })
-        .collect();
-    let mut replies = Vec::new();
-    for task in tasks {
-        replies.push(task.await.expect("the create task finished"));
-    }
-    replies
+    let app = app.clone();
+    test_support::at_once(bodies, move |body| {
+        let app = app.clone();
+        async move { create(&app, body).await }
+    })
+    .await
 }
 
 /// A success: HTTP 200, no errors; returns `data`.
