@@ -16,6 +16,7 @@ mod recorder;
 mod requests;
 pub mod rie;
 mod tables;
+mod tls;
 
 pub use app::{demo_fixture_text, repo_root, TestApp, NOW, RACING_CLIENT_FIELDS};
 pub use call_fault::{CallFault, FaultPoint};
@@ -29,6 +30,7 @@ pub use race::at_once;
 pub use recorder::CallRecorder;
 pub use requests::{base64, request, Reply};
 pub use tables::{fresh_dynamodb_table, fresh_recorded_table, fresh_table_with, seeded_table, EntityIds};
+pub use tls::{ServerIdentity, TestCa};
 
 /// Runs each named `async fn(TestApp)` of a handler suite once per store, as
 /// `memory::<name>` and `dynamodb::<name>`: one suite, every store.

@@ -1,15 +1,29 @@
-//! A stand-in for Mandrill's API on a loopback socket.
+//! A stand-in for Mandrill's API on a loopback socket, over HTTP or HTTPS.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
-use serde_json::Value;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use serde_json::{json, Value};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_rustls::TlsAcceptor;
+
+use crate::tls::ServerIdentity;
 
 /// A stand-in for Mandrill on a loopback socket: records each request and answers as told.
 pub struct FakeMandrill {
     pub url: String,
-    requests: Arc<std::sync::Mutex<Vec<(String, Value)>>>,
-    reply: Arc<std::sync::Mutex<FakeReply>>,
+    state: State,
     server: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Clone)]
+struct State {
+    requests: Arc<Mutex<Vec<(String, Value)>>>,
+    reply: Arc<Mutex<FakeReply>>,
+    /// TLS handshakes that failed: a client that refused the certificate, say.
+    refused_handshakes: Arc<AtomicUsize>,
 }
 
 /// How the fake answers `messages/send`.
@@ -26,77 +40,58 @@ pub enum FakeReply {
 }
 
 impl FakeMandrill {
+    /// Over plain HTTP (the functions allow `http://` to loopback for local use).
     pub async fn start(reply: FakeReply) -> FakeMandrill {
-        use http_body_util::{BodyExt, Full};
-        use hyper::body::Bytes;
+        FakeMandrill::listen(reply, None).await
+    }
 
+    /// Over HTTPS with `identity`'s certificate, as the real Mandrill: the client's TLS path.
+    pub async fn start_tls(reply: FakeReply, identity: &ServerIdentity) -> FakeMandrill {
+        FakeMandrill::listen(reply, Some(identity.acceptor())).await
+    }
+
+    async fn listen(reply: FakeReply, tls: Option<TlsAcceptor>) -> FakeMandrill {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
-        let url = format!("http://{}/api/1.0", listener.local_addr().unwrap());
-        let requests = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let reply = Arc::new(std::sync::Mutex::new(reply));
-        let (seen, answer) = (requests.clone(), reply.clone());
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{}/api/1.0", listener.local_addr().unwrap());
+        let state = State {
+            requests: Arc::new(Mutex::new(Vec::new())),
+            reply: Arc::new(Mutex::new(reply)),
+            refused_handshakes: Arc::new(AtomicUsize::new(0)),
+        };
+        let shared = state.clone();
         let server = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else { return };
-                let (seen, answer) = (seen.clone(), answer.clone());
+                let (state, tls) = (shared.clone(), tls.clone());
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                        let (seen, answer) = (seen.clone(), answer.clone());
-                        async move {
-                            let path = req.uri().path().to_string();
-                            let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-                            let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                            let recipients: Vec<String> = json["message"]["to"]
-                                .as_array()
-                                .into_iter()
-                                .flatten()
-                                .map(|t| t["email"].as_str().unwrap_or("").to_string())
-                                .collect();
-                            seen.lock().unwrap().push((path, json));
-                            let reply = answer.lock().unwrap().clone();
-                            let results = |status: &str| {
-                                Value::from(
-                                    recipients
-                                        .iter()
-                                        .map(|r| serde_json::json!({"email": r, "status": status, "_id": "abc"}))
-                                        .collect::<Vec<_>>(),
-                                )
-                            };
-                            let (code, body) = match reply {
-                                FakeReply::Recipients(status) => (200, results(status)),
-                                FakeReply::ErrorBody => (
-                                    500,
-                                    serde_json::json!({"status": "error", "code": -1, "name": "Invalid_Key", "message": "Invalid API key"}),
-                                ),
-                                FakeReply::Http(code) => (code, serde_json::json!([])),
-                                FakeReply::Slow(pause) => {
-                                    tokio::time::sleep(pause).await;
-                                    (200, results("sent"))
-                                }
-                            };
-                            let response = hyper::Response::builder()
-                                .status(code)
-                                .header("content-type", "application/json")
-                                .body(Full::new(Bytes::from(body.to_string())))
-                                .unwrap();
-                            Ok::<_, std::convert::Infallible>(response)
-                        }
-                    });
-                    let io = hyper_util::rt::TokioIo::new(stream);
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+                    match tls {
+                        None => state.serve(stream).await,
+                        Some(tls) => match tls.accept(stream).await {
+                            Ok(stream) => state.serve(stream).await,
+                            Err(_) => {
+                                state.refused_handshakes.fetch_add(1, Ordering::SeqCst);
+                            }
+                        },
+                    }
                 });
             }
         });
-        FakeMandrill { url, requests, reply, server }
+        FakeMandrill { url, state, server }
     }
 
     pub fn set_reply(&self, reply: FakeReply) {
-        *self.reply.lock().unwrap() = reply;
+        *self.state.reply.lock().unwrap() = reply;
     }
 
     /// Every request so far: path and JSON body.
     pub fn requests(&self) -> Vec<(String, Value)> {
-        self.requests.lock().unwrap().clone()
+        self.state.requests.lock().unwrap().clone()
+    }
+
+    /// How many TLS handshakes failed (the HTTPS fake only).
+    pub fn refused_handshakes(&self) -> usize {
+        self.state.refused_handshakes.load(Ordering::SeqCst)
     }
 
     /// A Mandrill notifier that sends here with `key`.
@@ -111,5 +106,52 @@ impl FakeMandrill {
 impl Drop for FakeMandrill {
     fn drop(&mut self) {
         self.server.abort();
+    }
+}
+
+impl State {
+    /// Answers `messages/send` requests on one connection as told, recording each.
+    async fn serve(self, io: impl AsyncRead + AsyncWrite + Unpin + Send + 'static) {
+        let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+            let state = self.clone();
+            async move { Ok::<_, std::convert::Infallible>(state.answer(req).await) }
+        });
+        let io = hyper_util::rt::TokioIo::new(io);
+        let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+    }
+
+    async fn answer(&self, req: hyper::Request<hyper::body::Incoming>) -> hyper::Response<Full<Bytes>> {
+        let path = req.uri().path().to_string();
+        let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let recipients: Vec<String> = json["message"]["to"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|t| t["email"].as_str().unwrap_or("").to_string())
+            .collect();
+        self.requests.lock().unwrap().push((path, json));
+        let reply = self.reply.lock().unwrap().clone();
+        let results = |status: &str| {
+            Value::from(
+                recipients.iter().map(|r| json!({"email": r, "status": status, "_id": "abc"})).collect::<Vec<_>>(),
+            )
+        };
+        let (code, body) = match reply {
+            FakeReply::Recipients(status) => (200, results(status)),
+            FakeReply::ErrorBody => {
+                (500, json!({"status": "error", "code": -1, "name": "Invalid_Key", "message": "Invalid API key"}))
+            }
+            FakeReply::Http(code) => (code, json!([])),
+            FakeReply::Slow(pause) => {
+                tokio::time::sleep(pause).await;
+                (200, results("sent"))
+            }
+        };
+        hyper::Response::builder()
+            .status(code)
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body.to_string())))
+            .unwrap()
     }
 }
