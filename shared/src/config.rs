@@ -103,13 +103,16 @@ pub async fn dynamodb_store(settings: &Settings) -> DynamoStore {
     DynamoStore::new(dynamodb_client(endpoint).await, settings.table_name.clone())
 }
 
-/// The function binaries' dependencies, built once per container from the environment; a
-/// setting that must stop the function at start is an error (logged, then init fails).
+/// The function binaries' dependencies, built once per container from the environment and
+/// warmed ([`Deps::prewarm`]); a setting that must stop the function at start is an error
+/// (logged, then init fails).
 pub async fn function_deps() -> Result<Deps, String> {
     let settings = Settings::from_env();
     if let Err(e) = settings.check() {
         tracing::error!(error = %e, "refusing to start");
         return Err(e);
     }
-    Ok(Deps::with_settings(Arc::new(dynamodb_store(&settings).await), &settings))
+    let deps = Deps::with_settings(Arc::new(dynamodb_store(&settings).await), &settings);
+    deps.prewarm().await;
+    Ok(deps)
 }

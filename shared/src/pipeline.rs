@@ -52,7 +52,29 @@ impl Deps {
             registry: RegistryCache::new(settings.registry_cache),
         }
     }
+
+    /// Warms a new container before its first request (docs/architecture.md#cold-starts): reads
+    /// the route registry into the cache, which opens the store's connection, TLS handshake
+    /// included. Lambda runs this during init, at full CPU and before anyone waits; otherwise the
+    /// first request would pay both. Bounded by [`PREWARM_DEADLINE`]; a failure is logged and
+    /// left to the first request, which reads the registry itself as it always could.
+    pub async fn prewarm(&self) {
+        match tokio::time::timeout(PREWARM_DEADLINE, self.registry.load(&*self.store)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "init: the route registry could not be read; the first request will")
+            }
+            Err(_) => tracing::warn!(
+                deadline_ms = PREWARM_DEADLINE.as_millis() as u64,
+                "init: the route registry was not read in time; the first request will"
+            ),
+        }
+    }
 }
+
+/// The most a container's start waits for [`Deps::prewarm`]: a healthy DynamoDB answers in
+/// tens of milliseconds with the handshake; a store that is down must not hold init longer.
+pub const PREWARM_DEADLINE: Duration = Duration::from_millis(500);
 
 /// An authenticated request with decoded params, as a route's handler sees it.
 pub struct Context<'a> {

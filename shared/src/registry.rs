@@ -28,9 +28,18 @@ impl RegistryCache {
                 return Ok(snap.clone());
             }
         }
+        self.refresh(store).await
+    }
+
+    async fn refresh(&self, store: &dyn Store) -> StoreResult<Arc<RegistrySnapshot>> {
         let fresh = Arc::new(store.registry().await?);
         *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), fresh.clone()));
         Ok(fresh)
+    }
+
+    /// Reads the registry now, whatever the cache holds (a container's init).
+    pub async fn load(&self, store: &dyn Store) -> StoreResult<()> {
+        self.refresh(store).await.map(|_| ())
     }
 
     /// Stage 2: the route's record, then its service's, must exist and be deployed.

@@ -11,6 +11,7 @@ mod http;
 mod logs;
 mod mandrill;
 mod notifier;
+mod proxy;
 mod race;
 mod recorder;
 mod requests;
@@ -26,10 +27,11 @@ pub use http::{http, HttpReply, ServeProcess};
 pub use logs::LogCapture;
 pub use mandrill::{FakeMandrill, FakeReply};
 pub use notifier::RecordingNotifier;
+pub use proxy::TcpRelay;
 pub use race::at_once;
 pub use recorder::CallRecorder;
 pub use requests::{base64, request, Reply};
-pub use tables::{fresh_dynamodb_table, fresh_recorded_table, fresh_table_with, seeded_table, EntityIds};
+pub use tables::{fresh_dynamodb_table, fresh_recorded_table, fresh_table_with, seeded_table, table_at, EntityIds};
 pub use tls::{ServerIdentity, TestCa};
 
 /// Runs each named `async fn(TestApp)` of a handler suite once per store, as

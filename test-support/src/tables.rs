@@ -20,7 +20,24 @@ pub async fn fresh_recorded_table(recorder: Option<CallRecorder>) -> DynamoStore
 
 /// Like [`fresh_recorded_table`], with the calls `fault` names failing while it is armed.
 pub async fn fresh_table_with(recorder: Option<CallRecorder>, fault: Option<CallFault>) -> DynamoStore {
-    let sdk = shared::config::aws_config(Some(emulator::endpoint())).await;
+    let client = client_at(emulator::endpoint(), recorder, fault).await;
+    let table = format!("test-{}", uuid::Uuid::new_v4().simple());
+    create_table(&client, &table).await.expect("test table created on the emulator");
+    DynamoStore::new(client, table)
+}
+
+/// The store of an existing `table`, reached through `endpoint` (a relay in front of the
+/// emulator, say), with every call noted by `recorder`.
+pub async fn table_at(endpoint: &str, table: &str, recorder: CallRecorder) -> DynamoStore {
+    DynamoStore::new(client_at(endpoint, Some(recorder), None).await, table.to_string())
+}
+
+async fn client_at(
+    endpoint: &str,
+    recorder: Option<CallRecorder>,
+    fault: Option<CallFault>,
+) -> aws_sdk_dynamodb::Client {
+    let sdk = shared::config::aws_config(Some(endpoint)).await;
     let mut config = aws_sdk_dynamodb::config::Builder::from(&sdk);
     if let Some(recorder) = recorder {
         config = config.interceptor(recorder);
@@ -28,10 +45,7 @@ pub async fn fresh_table_with(recorder: Option<CallRecorder>, fault: Option<Call
     if let Some(fault) = fault {
         config = config.interceptor(fault);
     }
-    let client = aws_sdk_dynamodb::Client::from_conf(config.build());
-    let table = format!("test-{}", uuid::Uuid::new_v4().simple());
-    create_table(&client, &table).await.expect("test table created on the emulator");
-    DynamoStore::new(client, table)
+    aws_sdk_dynamodb::Client::from_conf(config.build())
 }
 
 /// A fresh emulator table with the demo fixture loaded *now* and the routes synced: for a
