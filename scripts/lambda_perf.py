@@ -4,23 +4,32 @@
 Builds the release binaries, starts DynamoDB Local (scripts/dynamodb-local) with a seeded table,
 and runs each function under a small Lambda Runtime API on loopback, as the Lambda service would
 (its own, not the Runtime Interface Emulator: it times the function's first poll of /next, which
-the emulator does not report):
+the emulator does not report). The functions reach DynamoDB Local over HTTPS, as they reach
+DynamoDB in AWS: through stunnel (Debian's stunnel4, installed when missing and root) with a
+throwaway certificate authority that they trust through SSL_CERT_FILE (the system bundle plus that
+CA, the setting they read in production), so every TLS handshake is in the figures. Between
+stunnel and DynamoDB Local a relay counts the store calls and connections.
 
 - init: process start -> the function's first poll of /runtime/invocation/next
-- first response: the first event handed over -> its response posted (cold: SDK connections)
+- first response: the first event handed over -> its response posted
 - warm: median and p99 of the next WARM invocations
 - peak RSS: VmHWM after those invocations (no password change among them)
 - size: the stripped binary
+- store calls and new connections (TLS handshakes) during init and during the first request
 
 Each figure is the median over COLD_STARTS fresh processes.
 
-    scripts/lambda_perf.py [--cold-starts 5] [--warm 100] [--no-build]
+    scripts/lambda_perf.py [--cold-starts 5] [--warm 100] [--no-build] [--only FUNCTION]
+
+CARGO_TARGET_DIR, when set, is where the binaries are built and looked for.
 """
 import argparse
 import base64
+import http.client
 import json
 import os
 import pathlib
+import shutil
 import socket
 import statistics
 import subprocess
@@ -32,6 +41,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 FUNCTIONS = ["clients-update", "entities-create", "route-fallback"]
+SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
 
 def free_port():
@@ -160,6 +170,98 @@ class RuntimeApi:
         self.server.shutdown()
 
 
+class StoreRelay:
+    """Plain HTTP between stunnel and DynamoDB Local: forwards each call, noting when it came and
+    each connection stunnel opens (one per TLS connection a function opens)."""
+
+    def __init__(self, upstream_port):
+        self.lock = threading.Lock()
+        self.calls = []
+        self.connections = []
+        relay = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
+            def log_message(self, *args):
+                pass
+
+            def setup(self):
+                super().setup()
+                with relay.lock:
+                    relay.connections.append(time.perf_counter())
+                self.upstream = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=30)
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with relay.lock:
+                    relay.calls.append(time.perf_counter())
+                self.upstream.request("POST", self.path, body, dict(self.headers.items()))
+                answer = self.upstream.getresponse()
+                payload = answer.read()
+                self.send_response(answer.status)
+                for name, value in answer.getheaders():
+                    if name.lower() not in ("content-length", "connection", "transfer-encoding", "date", "server"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self.port = free_port()
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server.handle_error = lambda request, address: None
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def counts_between(self, start, end):
+        """(store calls, new connections) from start to end."""
+        with self.lock:
+            return (sum(start <= t < end for t in self.calls), sum(start <= t < end for t in self.connections))
+
+
+def stunnel_binary():
+    found = shutil.which("stunnel4") or shutil.which("stunnel")
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("lambda_perf: installing stunnel4 ...", file=sys.stderr)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "stunnel4"], check=True, stdout=subprocess.DEVNULL)
+        return shutil.which("stunnel4")
+    raise SystemExit("lambda_perf: needs stunnel4 (apt-get install stunnel4)")
+
+
+def throwaway_ca(folder):
+    """A CA made for this run and a certificate for 127.0.0.1 signed by it (openssl). Returns the
+    bundle the functions trust (the system's plus this CA), the server certificate and key."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ca_key, ca, key, csr, cert = (folder / n for n in ("ca.key", "ca.pem", "server.key", "server.csr", "server.pem"))
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    quiet = dict(check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(["openssl", "req", "-x509", *ec, "-keyout", ca_key, "-out", ca, "-days", "1",
+                    "-subj", "/CN=lambda_perf CA", "-addext", "basicConstraints=critical,CA:TRUE",
+                    "-addext", "keyUsage=critical,keyCertSign"], **quiet)
+    subprocess.run(["openssl", "req", *ec, "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1"], **quiet)
+    extensions = folder / "server.ext"
+    extensions.write_text("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
+    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
+                    "-out", cert, "-days", "1", "-extfile", extensions], **quiet)
+    bundle = folder / "bundle.pem"
+    system = pathlib.Path(SYSTEM_BUNDLE).read_text() if pathlib.Path(SYSTEM_BUNDLE).exists() else ""
+    bundle.write_text(system + ca.read_text())
+    return bundle, cert, key
+
+
+def start_tls_terminator(folder, cert, key, upstream_port):
+    """stunnel on a free port, TLS in front of upstream_port; returns (process, port)."""
+    port = free_port()
+    config = folder / "stunnel.conf"
+    config.write_text(f"foreground = yes\npid =\n[dynamodb]\naccept = 127.0.0.1:{port}\n"
+                      f"connect = 127.0.0.1:{upstream_port}\ncert = {cert}\nkey = {key}\n")
+    proc = subprocess.Popen([stunnel_binary(), str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port)
+    return proc, port
+
+
 def peak_rss_kib(pid):
     for line in open(f"/proc/{pid}/status"):
         if line.startswith("VmHWM:"):
@@ -167,7 +269,7 @@ def peak_rss_kib(pid):
     return 0
 
 
-def run_once(binary, function, env, warm):
+def run_once(binary, function, env, warm, relay):
     api = RuntimeApi()
     proc_env = dict(env, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{api.port}", AWS_LAMBDA_FUNCTION_NAME=function,
                     AWS_LAMBDA_FUNCTION_MEMORY_SIZE="128", AWS_LAMBDA_FUNCTION_VERSION="$LATEST",
@@ -182,7 +284,10 @@ def run_once(binary, function, env, warm):
                 raise SystemExit(f"{function} exited with {proc.returncode} before polling")
             time.sleep(0.0005)
         init_ms = (api.first_poll - started) * 1000
+        before_first = time.perf_counter()
         first_ms, status = api.invoke(event_for(function, 0))
+        init_counts = relay.counts_between(started, before_first)
+        first_counts = relay.counts_between(before_first, time.perf_counter())
         expected = "route-non-existent" if function == "route-fallback" else "action-successful"
         if status != expected:
             raise SystemExit(f"{function}: first answer {status}")
@@ -206,16 +311,22 @@ def run_once(binary, function, env, warm):
         proc.wait()
         api.close()
     warm_ms.sort()
-    return init_ms, first_ms, statistics.median(warm_ms), warm_ms[int(len(warm_ms) * 0.99) - 1], rss, password_rss
+    return (init_ms, first_ms, statistics.median(warm_ms), warm_ms[int(len(warm_ms) * 0.99) - 1], rss, password_rss,
+            init_counts, first_counts)
 
 
 def fresh_table(env):
     """A newly seeded table for each cold start: the demo sessions' times count from the seed."""
     env = dict(env, TABLE_NAME=f"perf-{uuid.uuid4().hex[:8]}")
-    subprocess.run(["target/release/planocore", "table", "create"], env=env, check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(["target/release/planocore", "seed", "tools/planocore/demo-fixture.json"], env=env, check=True,
+    planocore = f"{release_dir()}/planocore"
+    subprocess.run([planocore, "table", "create"], env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([planocore, "seed", "tools/planocore/demo-fixture.json"], env=env, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return env
+
+
+def release_dir():
+    return f"{os.environ.get('CARGO_TARGET_DIR', 'target')}/release"
 
 
 def main():
@@ -230,22 +341,36 @@ def main():
         subprocess.run(["cargo", "build", "--release", "-p", "planocore"] + sum((["-p", f] for f in FUNCTIONS), []), check=True)
     ddb_port = free_port()
     ddb = subprocess.Popen(["scripts/dynamodb-local", str(ddb_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stunnel = None
     try:
         wait_port(ddb_port)
-        base_env = dict(os.environ, DYNAMODB_ENDPOINT=f"http://127.0.0.1:{ddb_port}", AWS_REGION="us-east-1",
-                        AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local", REGISTRY_CACHE_SECONDS="30")
-        print(f"{'function':<16} {'init ms':>8} {'1st resp ms':>12} {'warm p50 ms':>12} {'warm p99 ms':>12} {'peak RSS MiB':>12} {'size MB':>8}")
+        relay = StoreRelay(ddb_port)
+        tls = ROOT / release_dir() / "perf-tls"
+        bundle, cert, key = throwaway_ca(tls)
+        stunnel, tls_port = start_tls_terminator(tls, cert, key, relay.port)
+        local = dict(os.environ, DYNAMODB_ENDPOINT=f"http://127.0.0.1:{ddb_port}", AWS_REGION="us-east-1",
+                     AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local", REGISTRY_CACHE_SECONDS="30")
+        print(f"{'function':<16} {'init ms':>8} {'1st resp ms':>12} {'warm p50 ms':>12} {'warm p99 ms':>12} "
+              f"{'peak RSS MiB':>12} {'size MB':>8}  store calls / new TLS connections: init, 1st request")
         for function in [args.only] if args.only else FUNCTIONS:
-            binary = f"target/release/{function}"
-            runs = [run_once(binary, function, fresh_table(base_env), args.warm) for _ in range(args.cold_starts)]
+            binary = f"{release_dir()}/{function}"
+            runs = []
+            for _ in range(args.cold_starts):
+                # Seeded directly; the function itself goes through TLS and the relay.
+                env = dict(fresh_table(local), DYNAMODB_ENDPOINT=f"https://127.0.0.1:{tls_port}", SSL_CERT_FILE=str(bundle))
+                runs.append(run_once(binary, function, env, args.warm, relay))
             med = [statistics.median(r[i] for r in runs) for i in range(5)]
             size = os.path.getsize(binary) / 1e6
-            print(f"{function:<16} {med[0]:>8.1f} {med[1]:>12.1f} {med[2]:>12.2f} {med[3]:>12.2f} {med[4] / 1024:>12.1f} {size:>8.2f}")
+            counts = lambda i: "/".join(str(statistics.median(r[i][k] for r in runs)) for k in (0, 1))
+            print(f"{function:<16} {med[0]:>8.1f} {med[1]:>12.1f} {med[2]:>12.2f} {med[3]:>12.2f} {med[4] / 1024:>12.1f} "
+                  f"{size:>8.2f}  {counts(6)}, {counts(7)}")
             if runs[0][5] is not None:
                 print(f"{'':<16} peak RSS after one more request, a password change: "
                       f"{statistics.median(r[5] for r in runs) / 1024:.1f} MiB")
             sys.stdout.flush()
     finally:
+        if stunnel:
+            stunnel.kill()
         ddb.kill()
 
 
