@@ -15,7 +15,8 @@ stunnel and DynamoDB Local a relay counts the store calls and connections.
 - warm: median and p99 of the next WARM invocations
 - peak RSS: VmHWM after those invocations (no password change among them)
 - size: the stripped binary
-- store calls and new connections (TLS handshakes) during init and during the first request
+- store calls, new connections (TLS handshakes) and time spent in DynamoDB Local during init, the
+  first request and the warm ones
 
 Each figure is the median over COLD_STARTS fresh processes.
 
@@ -195,11 +196,12 @@ class StoreRelay:
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                with relay.lock:
-                    relay.calls.append(time.perf_counter())
+                started = time.perf_counter()
                 self.upstream.request("POST", self.path, body, dict(self.headers.items()))
                 answer = self.upstream.getresponse()
                 payload = answer.read()
+                with relay.lock:
+                    relay.calls.append((started, time.perf_counter() - started))
                 self.send_response(answer.status)
                 for name, value in answer.getheaders():
                     if name.lower() not in ("content-length", "connection", "transfer-encoding", "date", "server"):
@@ -214,9 +216,10 @@ class StoreRelay:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def counts_between(self, start, end):
-        """(store calls, new connections) from start to end."""
+        """(store calls, new connections, ms DynamoDB Local took for those calls) from start to end."""
         with self.lock:
-            return (sum(start <= t < end for t in self.calls), sum(start <= t < end for t in self.connections))
+            calls = [took for at, took in self.calls if start <= at < end]
+            return len(calls), sum(start <= t < end for t in self.connections), sum(calls) * 1000
 
 
 def stunnel_binary():
@@ -284,19 +287,19 @@ def run_once(binary, function, env, warm, relay):
                 raise SystemExit(f"{function} exited with {proc.returncode} before polling")
             time.sleep(0.0005)
         init_ms = (api.first_poll - started) * 1000
-        before_first = time.perf_counter()
-        first_ms, status = api.invoke(event_for(function, 0))
-        init_counts = relay.counts_between(started, before_first)
-        first_counts = relay.counts_between(before_first, time.perf_counter())
         expected = "route-non-existent" if function == "route-fallback" else "action-successful"
-        if status != expected:
-            raise SystemExit(f"{function}: first answer {status}")
-        warm_ms = []
-        for n in range(1, warm + 1):
+
+        def timed(n):
+            """One invocation: (ms to its answer, (store calls, new connections, store ms))."""
+            before = time.perf_counter()
             ms, status = api.invoke(event_for(function, n))
             if status != expected:
                 raise SystemExit(f"{function}: answer {n} was {status}")
-            warm_ms.append(ms)
+            return ms, relay.counts_between(before, time.perf_counter())
+
+        init_store = relay.counts_between(started, api.first_poll)
+        first_ms, first_store = timed(0)
+        warm = sorted((timed(n) for n in range(1, warm + 1)), key=lambda w: w[0])
         rss = peak_rss_kib(proc.pid)
         password_rss = None
         if function == "clients-update":
@@ -310,9 +313,14 @@ def run_once(binary, function, env, warm, relay):
         proc.kill()
         proc.wait()
         api.close()
-    warm_ms.sort()
-    return (init_ms, first_ms, statistics.median(warm_ms), warm_ms[int(len(warm_ms) * 0.99) - 1], rss, password_rss,
-            init_counts, first_counts)
+    return {
+        "init": init_ms, "init_store": init_store[2], "init_calls": init_store[0], "init_connections": init_store[1],
+        "first": first_ms, "first_store": first_store[2], "first_calls": first_store[0],
+        "first_connections": first_store[1],
+        "warm": warm[len(warm) // 2][0], "warm_store": statistics.median(w[1][2] for w in warm),
+        "warm_p99": warm[int(len(warm) * 0.99) - 1][0], "rss": rss / 1024,
+        "password_rss": password_rss and password_rss / 1024,
+    }
 
 
 def fresh_table(env):
@@ -350,8 +358,13 @@ def main():
         stunnel, tls_port = start_tls_terminator(tls, cert, key, relay.port)
         local = dict(os.environ, DYNAMODB_ENDPOINT=f"http://127.0.0.1:{ddb_port}", AWS_REGION="us-east-1",
                      AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local", REGISTRY_CACHE_SECONDS="30")
-        print(f"{'function':<16} {'init ms':>8} {'1st resp ms':>12} {'warm p50 ms':>12} {'warm p99 ms':>12} "
-              f"{'peak RSS MiB':>12} {'size MB':>8}  store calls / new TLS connections: init, 1st request")
+        columns = [("init", "init ms", ".1f"), ("init_store", "of it store", ".1f"), ("init_calls", "calls", ".0f"),
+                   ("init_connections", "TLS conn", ".0f"),
+                   ("first", "1st answer ms", ".1f"), ("first_store", "of it store", ".1f"),
+                   ("first_calls", "calls", ".0f"), ("first_connections", "TLS conn", ".0f"),
+                   ("warm", "warm p50 ms", ".2f"), ("warm_store", "of it store", ".2f"), ("warm_p99", "warm p99", ".2f"),
+                   ("rss", "peak RSS MiB", ".1f")]
+        print(f"{'function':<16}" + "".join(f"{title:>14}" for _, title, _ in columns) + f"{'size MB':>10}")
         for function in [args.only] if args.only else FUNCTIONS:
             binary = f"{release_dir()}/{function}"
             runs = []
@@ -359,14 +372,11 @@ def main():
                 # Seeded directly; the function itself goes through TLS and the relay.
                 env = dict(fresh_table(local), DYNAMODB_ENDPOINT=f"https://127.0.0.1:{tls_port}", SSL_CERT_FILE=str(bundle))
                 runs.append(run_once(binary, function, env, args.warm, relay))
-            med = [statistics.median(r[i] for r in runs) for i in range(5)]
-            size = os.path.getsize(binary) / 1e6
-            counts = lambda i: "/".join(str(statistics.median(r[i][k] for r in runs)) for k in (0, 1))
-            print(f"{function:<16} {med[0]:>8.1f} {med[1]:>12.1f} {med[2]:>12.2f} {med[3]:>12.2f} {med[4] / 1024:>12.1f} "
-                  f"{size:>8.2f}  {counts(6)}, {counts(7)}")
-            if runs[0][5] is not None:
-                print(f"{'':<16} peak RSS after one more request, a password change: "
-                      f"{statistics.median(r[5] for r in runs) / 1024:.1f} MiB")
+            median = lambda key: statistics.median(r[key] for r in runs)
+            print(f"{function:<16}" + "".join(f"{median(key):>14{form}}" for key, _, form in columns)
+                  + f"{os.path.getsize(binary) / 1e6:>10.2f}")
+            if runs[0]["password_rss"] is not None:
+                print(f"{'':<16} peak RSS after one more request, a password change: {median('password_rss'):.1f} MiB")
             sys.stdout.flush()
     finally:
         if stunnel:
