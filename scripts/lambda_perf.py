@@ -327,6 +327,7 @@ def run_once(binary, function, env, warm, relay):
         "first": first_ms, "first_store": first_store[2], "first_calls": first_store[0],
         "first_connections": first_store[1],
         "warm": warm[len(warm) // 2][0], "warm_store": statistics.median(w[1][2] for w in warm),
+        "warm_calls": statistics.median(w[1][0] for w in warm),
         "warm_p99": warm[int(len(warm) * 0.99) - 1][0], "rss": rss / 1024,
         "password_rss": password_rss and password_rss / 1024,
     }
@@ -344,6 +345,18 @@ def fresh_table(env):
 
 def release_dir():
     return f"{os.environ.get('CARGO_TARGET_DIR', 'target')}/release"
+
+
+def over_budget(function, median, size):
+    """The budgets of the README's Performance section this function misses, as text."""
+    checks = [
+        (median("own_init") <= 8, f"its own init {median('own_init'):.1f} ms > 8 ms"),
+        (median("rss") <= 12, f"peak RSS {median('rss'):.1f} MiB > 12 MiB"),
+        (size <= 7_000_000, f"binary {size / 1e6:.2f} MB > 7 MB"),
+        (median("first_connections") == 0, "the first request opened a connection"),
+        (median("first_calls") <= median("warm_calls"), "the first request made more store calls than a warm one"),
+    ]
+    return [f"{function}: {text}" for kept, text in checks if not kept]
 
 
 def main():
@@ -371,9 +384,11 @@ def main():
                    ("init_connections", "TLS conn", ".0f"),
                    ("first", "1st answer ms", ".1f"), ("first_store", "store", ".1f"),
                    ("first_calls", "calls", ".0f"), ("first_connections", "TLS conn", ".0f"),
-                   ("warm", "warm p50 ms", ".2f"), ("warm_store", "store", ".2f"), ("warm_p99", "warm p99", ".2f"),
+                   ("warm", "warm p50 ms", ".2f"), ("warm_store", "store", ".2f"), ("warm_calls", "calls", ".0f"),
+                   ("warm_p99", "warm p99", ".2f"),
                    ("rss", "peak RSS MiB", ".1f")]
         print(f"{'function':<16}" + "".join(f"{title:>14}" for _, title, _ in columns) + f"{'size MB':>10}")
+        over = []
         for function in [args.only] if args.only else FUNCTIONS:
             binary = f"{release_dir()}/{function}"
             runs = []
@@ -386,7 +401,11 @@ def main():
                   + f"{os.path.getsize(binary) / 1e6:>10.2f}")
             if runs[0]["password_rss"] is not None:
                 print(f"{'':<16} peak RSS after one more request, a password change: {median('password_rss'):.1f} MiB")
+            over += over_budget(function, median, os.path.getsize(binary))
             sys.stdout.flush()
+        print("budgets: " + ("; ".join(over) if over else "all kept"))
+        if over:
+            sys.exit(1)
     finally:
         if stunnel:
             stunnel.kill()
