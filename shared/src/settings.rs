@@ -55,7 +55,8 @@ impl std::fmt::Debug for MandrillSettings {
 }
 
 /// The project's crates: a bare level in `RUST_LOG` is theirs.
-const OWN_CRATES: [&str; 5] = ["shared", "clients_update", "entities_create", "route_fallback", "planocore"];
+const OWN_CRATES: [&str; 6] =
+    ["shared", "clients_update", "entities_create", "route_fallback", "registry_sync", "planocore"];
 
 /// `RUST_LOG` read as a bare level for the project's own crates (default `info`), with
 /// `target=level` directives for any other; every other crate logs at `warn` or above, since
