@@ -5,6 +5,7 @@ pub mod auth;
 pub mod client_fields;
 pub mod clock;
 pub mod config;
+pub mod emf;
 pub mod envelope;
 pub mod error;
 pub mod fixture;
@@ -18,6 +19,7 @@ pub mod request;
 pub mod routes;
 pub mod settings;
 pub mod store;
+pub mod telemetry;
 pub mod views;
 
 pub use envelope::{Outcome, ParamError, Status};
@@ -25,19 +27,32 @@ pub use error::{RouteError, RouteResult};
 pub use pipeline::{Context, Deps};
 pub use routes::RouteId;
 
-/// JSON log lines as `RUST_LOG` asks ([`settings::LogFilter`]: a level for the project's crates,
-/// `warn` for the others unless named): to stdout in Lambda (CloudWatch), to stderr for the
-/// local CLI, whose stdout is for people. `Targets`, not `EnvFilter`: no regex engine in the
-/// function binaries.
+/// Log lines as the environment asks ([`settings::LogFilter`]: Lambda's `AWS_LAMBDA_LOG_LEVEL`
+/// or `RUST_LOG`'s level for the project's crates, `warn` for the others unless named; JSON
+/// unless `AWS_LAMBDA_LOG_FORMAT` is `Text`): to stdout in Lambda (CloudWatch), where each
+/// request's metrics go too ([`telemetry`]), or to stderr for the local CLI, whose stdout is for
+/// people. `Targets`, not `EnvFilter`: no regex engine in the function binaries.
 pub fn init_logging(to_stderr: bool) {
+    use settings::LogFormat;
     use tracing_subscriber::layer::SubscriberExt;
-    let targets = settings::Settings::from_env().log.targets();
-    let builder = tracing_subscriber::fmt().json().with_current_span(false).with_ansi(false);
-    let _ = if to_stderr {
-        tracing::subscriber::set_global_default(builder.with_writer(std::io::stderr).finish().with(targets))
-    } else {
-        tracing::subscriber::set_global_default(builder.finish().with(targets))
+    let settings = settings::Settings::from_env();
+    let targets = settings.log.targets();
+    let fmt = tracing_subscriber::fmt().with_ansi(false);
+    let _ = match (settings.log_format, to_stderr) {
+        (LogFormat::Json, true) => tracing::subscriber::set_global_default(
+            fmt.json().with_current_span(false).with_writer(std::io::stderr).finish().with(targets),
+        ),
+        (LogFormat::Json, false) => {
+            tracing::subscriber::set_global_default(fmt.json().with_current_span(false).finish().with(targets))
+        }
+        (LogFormat::Text, true) => {
+            tracing::subscriber::set_global_default(fmt.with_writer(std::io::stderr).finish().with(targets))
+        }
+        (LogFormat::Text, false) => tracing::subscriber::set_global_default(fmt.finish().with(targets)),
     };
+    if !to_stderr {
+        telemetry::write_metrics_to_stdout(&settings);
+    }
 }
 
 /// The system's CA certificates as one PEM bundle (`SSL_CERT_FILE`, else the usual bundle of
