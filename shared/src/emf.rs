@@ -100,7 +100,10 @@ mod tests {
             assert!(doc[name].is_number(), "{name}");
             assert!(directive["Metrics"].as_array().unwrap().contains(&json!({"Name": name, "Unit": unit.name()})));
         }
-        assert_eq!((doc["route"].as_str(), doc["status"].as_str()), (Some("clients.update"), Some("action-successful")));
+        assert_eq!(
+            (doc["route"].as_str(), doc["status"].as_str()),
+            (Some("clients.update"), Some("action-successful"))
+        );
         assert_eq!((doc["latency"].as_f64(), doc["cold_start"].as_u64()), (Some(12.346), Some(1)));
         assert_eq!(doc["request_id"], "r-1");
     }

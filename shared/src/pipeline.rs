@@ -165,7 +165,14 @@ pub async fn handle(deps: &Deps, route: RouteId, handler: RouteFn, req: Request)
         }
     };
     let caller = caller.as_ref().map(|(c, _)| c);
-    let record = RequestRecord { request_id: &id, route: Some(route), status: envelope.status, started, caller, counts: &counts };
+    let record = RequestRecord {
+        request_id: &id,
+        route: Some(route),
+        status: envelope.status,
+        started,
+        caller,
+        counts: &counts,
+    };
     log_request(&req, record);
     envelope.into_response()
 }

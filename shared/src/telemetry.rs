@@ -162,14 +162,16 @@ pub fn log_request(req: &Request, record: RequestRecord<'_>) {
     properties.insert("level".into(), output.level.as_str().into());
     properties.insert("timestamp".into(), now.format(&Rfc3339).unwrap_or_default().into());
     properties.insert("request_id".into(), record.request_id.into());
-    let optional = [("function_name", &function.name), ("function_version", &function.version), ("trace_id", &trace_id)];
+    let optional =
+        [("function_name", &function.name), ("function_version", &function.version), ("trace_id", &trace_id)];
     for (key, value) in optional {
         if let Some(value) = value {
             properties.insert(key.into(), Value::String(value.clone()));
         }
     }
     let now_ms = (now.unix_timestamp_nanos() / 1_000_000) as u64;
-    let mut line = serde_json::to_vec(&emf::document(&output.namespace, now_ms, &metrics, properties)).unwrap_or_default();
+    let mut line =
+        serde_json::to_vec(&emf::document(&output.namespace, now_ms, &metrics, properties)).unwrap_or_default();
     line.push(b'\n');
     // One write of a whole line: it never interleaves with a log line.
     let _ = std::io::stdout().lock().write_all(&line);

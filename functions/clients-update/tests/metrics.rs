@@ -17,10 +17,33 @@ const TRACE: &str = "Root=1-67891233-abcdef012345678912345678;Sampled=1";
 
 /// The units CloudWatch accepts (the `Unit` of a metric definition).
 const UNITS: [&str; 27] = [
-    "Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes", "Terabytes", "Bits",
-    "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count", "Bytes/Second", "Kilobytes/Second",
-    "Megabytes/Second", "Gigabytes/Second", "Terabytes/Second", "Bits/Second", "Kilobits/Second", "Megabits/Second",
-    "Gigabits/Second", "Terabits/Second", "Count/Second", "None",
+    "Seconds",
+    "Microseconds",
+    "Milliseconds",
+    "Bytes",
+    "Kilobytes",
+    "Megabytes",
+    "Gigabytes",
+    "Terabytes",
+    "Bits",
+    "Kilobits",
+    "Megabits",
+    "Gigabits",
+    "Terabits",
+    "Percent",
+    "Count",
+    "Bytes/Second",
+    "Kilobytes/Second",
+    "Megabytes/Second",
+    "Gigabytes/Second",
+    "Terabytes/Second",
+    "Bits/Second",
+    "Kilobits/Second",
+    "Megabits/Second",
+    "Gigabits/Second",
+    "Terabits/Second",
+    "Count/Second",
+    "None",
 ];
 
 /// Checks `doc` against the EMF specification: `_aws` with an epoch-millisecond `Timestamp`
@@ -74,7 +97,8 @@ fn request_id(name: &str) -> String {
 }
 
 fn emf_line(function: &Function, request_id: &str) -> Value {
-    function.wait_for_log(&format!("EMF for {request_id}"), |l| l.get("_aws").is_some() && l["request_id"] == request_id)
+    function
+        .wait_for_log(&format!("EMF for {request_id}"), |l| l.get("_aws").is_some() && l["request_id"] == request_id)
 }
 
 fn start(table: &str, extra: &[(&str, &str)]) -> Function {
@@ -88,8 +112,11 @@ fn start(table: &str, extra: &[(&str, &str)]) -> Function {
     Function::start(Path::new(BINARY), "clients-update", &env)
 }
 
-const EVENTS: [&str; 3] =
-    ["clients-update.action-successful.json", "clients-update.invalid-token.json", "clients-update.route-non-existent.json"];
+const EVENTS: [&str; 3] = [
+    "clients-update.action-successful.json",
+    "clients-update.invalid-token.json",
+    "clients-update.route-non-existent.json",
+];
 
 #[test]
 fn each_request_writes_one_emf_line_that_holds_to_the_specification() {
@@ -103,10 +130,8 @@ fn each_request_writes_one_emf_line_that_holds_to_the_specification() {
         let id = request_id(name);
         let doc = emf_line(&function, &id);
         let metrics: BTreeSet<(String, String)> = check_emf(&doc).into_iter().collect();
-        let expected: BTreeSet<(String, String)> = shared::emf::REQUEST_METRICS
-            .iter()
-            .map(|(n, u)| (n.to_string(), u.name().to_string()))
-            .collect();
+        let expected: BTreeSet<(String, String)> =
+            shared::emf::REQUEST_METRICS.iter().map(|(n, u)| (n.to_string(), u.name().to_string())).collect();
         assert_eq!(metrics, expected, "{doc}");
         let dimensions = &doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"];
         assert_eq!(dimensions, &serde_json::json!([["route"], ["route", "status"]]));
@@ -126,7 +151,10 @@ fn each_request_writes_one_emf_line_that_holds_to_the_specification() {
         let line = function.wait_for_log(&format!("request line {id}"), |l| l["fields"]["request_id"] == id.as_str());
         let f = &line["fields"];
         assert_eq!(f["cold_start"], i == 0, "{line}");
-        assert_eq!((f["function_name"].as_str(), f["function_version"].as_str()), (Some("clients-update"), Some("$LATEST")));
+        assert_eq!(
+            (f["function_name"].as_str(), f["function_version"].as_str()),
+            (Some("clients-update"), Some("$LATEST"))
+        );
         assert_eq!(f["store_calls"], doc["store_calls"]);
         if i == 0 {
             assert_eq!(f["trace_id"], TRACE);
@@ -144,8 +172,10 @@ fn lambdas_log_level_warn_silences_the_info_lines_and_keeps_the_metrics() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let table = rt.block_on(seeded_table());
     // RUST_LOG says info; Lambda's level, from the template's LoggingConfig, takes precedence.
-    let function =
-        start(table.table(), &[("RUST_LOG", "info"), ("AWS_LAMBDA_LOG_LEVEL", "WARN"), ("AWS_LAMBDA_LOG_FORMAT", "JSON")]);
+    let function = start(
+        table.table(),
+        &[("RUST_LOG", "info"), ("AWS_LAMBDA_LOG_LEVEL", "WARN"), ("AWS_LAMBDA_LOG_FORMAT", "JSON")],
+    );
     for name in &EVENTS[..2] {
         function.invoke(&event(name, None));
         let doc = emf_line(&function, &request_id(name));

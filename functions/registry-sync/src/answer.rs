@@ -26,7 +26,9 @@ pub async fn put_answer(url: &str, answer: &Answer, limit: Duration) -> Result<(
             Err(format!("the ResponseURL answered HTTP {}", status.as_u16()))
         }
     };
-    tokio::time::timeout(limit, send).await.map_err(|_| format!("no answer to the PUT within {} ms", limit.as_millis()))?
+    tokio::time::timeout(limit, send)
+        .await
+        .map_err(|_| format!("no answer to the PUT within {} ms", limit.as_millis()))?
 }
 
 /// The URL's scheme and host, for the logs: the rest is a signature.

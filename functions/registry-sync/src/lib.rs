@@ -25,14 +25,17 @@ pub async fn outcome(store: &dyn Store, request_type: &str, until: Instant) -> R
         "Create" | "Update" => {
             let sync = shared::registry::sync(store, false);
             match tokio::time::timeout_at(until.into(), sync).await {
-                Ok(Ok(written)) => {
-                    Ok(Outcome { reason: format!("{written} route registry record(s) created"), written: Some(written) })
-                }
+                Ok(Ok(written)) => Ok(Outcome {
+                    reason: format!("{written} route registry record(s) created"),
+                    written: Some(written),
+                }),
                 Ok(Err(e)) => Err(format!("route registry sync failed: {e}")),
                 Err(_) => Err("route registry sync failed: the store did not answer in time".to_string()),
             }
         }
-        "Delete" => Ok(Outcome { reason: "nothing to do: the records stay with the retained table".into(), written: None }),
+        "Delete" => {
+            Ok(Outcome { reason: "nothing to do: the records stay with the retained table".into(), written: None })
+        }
         other => Err(format!("unknown RequestType '{other}'")),
     }
 }
