@@ -34,21 +34,19 @@ pub use routes::RouteId;
 /// people. `Targets`, not `EnvFilter`: no regex engine in the function binaries.
 pub fn init_logging(to_stderr: bool) {
     use settings::LogFormat;
+    use tracing_subscriber::fmt::writer::BoxMakeWriter;
     use tracing_subscriber::layer::SubscriberExt;
     let settings = settings::Settings::from_env();
     let targets = settings.log.targets();
-    let fmt = tracing_subscriber::fmt().with_ansi(false);
-    let _ = match (settings.log_format, to_stderr) {
-        (LogFormat::Json, true) => tracing::subscriber::set_global_default(
-            fmt.json().with_current_span(false).with_writer(std::io::stderr).finish().with(targets),
-        ),
-        (LogFormat::Json, false) => {
+    // One boxed writer, not a subscriber type per destination: each is a copy of the formatter
+    // in the binary.
+    let writer = if to_stderr { BoxMakeWriter::new(std::io::stderr) } else { BoxMakeWriter::new(std::io::stdout) };
+    let fmt = tracing_subscriber::fmt().with_ansi(false).with_writer(writer);
+    let _ = match settings.log_format {
+        LogFormat::Json => {
             tracing::subscriber::set_global_default(fmt.json().with_current_span(false).finish().with(targets))
         }
-        (LogFormat::Text, true) => {
-            tracing::subscriber::set_global_default(fmt.with_writer(std::io::stderr).finish().with(targets))
-        }
-        (LogFormat::Text, false) => tracing::subscriber::set_global_default(fmt.finish().with(targets)),
+        LogFormat::Text => tracing::subscriber::set_global_default(fmt.finish().with(targets)),
     };
     if !to_stderr {
         telemetry::write_metrics_to_stdout(&settings);

@@ -103,16 +103,21 @@ fn function() -> &'static FunctionIdentity {
     FUNCTION.get_or_init(|| Settings::from_env().function)
 }
 
-/// A caller-sent trace header is cut here: it is for finding a trace, not for filling logs.
+/// A trace header longer than this is left out: it is for finding a trace, not for filling logs.
 const MAX_TRACE_ID: usize = 256;
 
 /// The request's X-Ray trace id: the Lambda runtime's (from the invocation), else the
-/// `x-amzn-trace-id` header API Gateway passes on.
+/// `x-amzn-trace-id` header API Gateway passes on. Only X-Ray's own form (`Root=…` or `Self=…`,
+/// its characters) is logged: the header can come from the caller.
 pub fn trace_id(req: &Request) -> Option<String> {
     let from_lambda = req.lambda_context_ref().and_then(|c| c.xray_trace_id.clone()).filter(|t| !t.is_empty());
-    from_lambda
-        .or_else(|| req.headers().get("x-amzn-trace-id").and_then(|v| v.to_str().ok()).map(str::to_string))
-        .filter(|t| t.len() <= MAX_TRACE_ID)
+    let from_header = || req.headers().get("x-amzn-trace-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+    from_lambda.or_else(from_header).filter(|t| is_xray_trace_header(t))
+}
+
+fn is_xray_trace_header(text: &str) -> bool {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '=' | ';' | '-');
+    text.len() <= MAX_TRACE_ID && (text.starts_with("Root=") || text.starts_with("Self=")) && text.chars().all(allowed)
 }
 
 /// One answered request, as its log line and metrics tell it.
@@ -175,4 +180,18 @@ pub fn log_request(req: &Request, record: RequestRecord<'_>) {
     line.push(b'\n');
     // One write of a whole line: it never interleaves with a log line.
     let _ = std::io::stdout().lock().write_all(&line);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_xray_trace_header;
+
+    #[test]
+    fn only_an_xray_trace_header_is_logged() {
+        assert!(is_xray_trace_header("Root=1-67891233-abcdef012345678912345678;Parent=53995c3f42cd8ad8;Sampled=1"));
+        assert!(is_xray_trace_header("Self=1-5-6;Root=1-2-3"));
+        assert!(!is_xray_trace_header("demo-employee-token"));
+        assert!(!is_xray_trace_header("Root=1-2-3 {\"status\":\"forged\"}"));
+        assert!(!is_xray_trace_header(&format!("Root={}", "a".repeat(300))));
+    }
 }

@@ -41,8 +41,8 @@ pub async fn outcome(store: &dyn Store, request_type: &str, until: Instant) -> R
 }
 
 /// The whole invocation: reads the request in `payload`, runs it, answers CloudFormation.
-/// `Err` only when there is no one to answer or the answer could not be delivered (Lambda then
-/// logs an invocation error and CloudFormation retries the request).
+/// `Err` only when there is no one to answer or the answer could not be delivered: an invocation
+/// error, which Lambda retries (CloudFormation invokes asynchronously) and the `Errors` alarm sees.
 pub async fn handle(store: &dyn Store, table: &str, payload: &Value, deadline: Instant) -> Result<Answer, String> {
     let request = CustomResourceRequest::parse(payload)?;
     let until = deadline.checked_sub(ANSWER_RESERVE).unwrap_or_else(Instant::now);
