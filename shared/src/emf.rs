@@ -4,7 +4,7 @@
 //! Written by hand with serde_json: the document is a dozen keys, and a crate for it would
 //! bring a metrics facade and a flush cycle (or go unmaintained) for what one function does here.
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 /// A CloudWatch unit of the request metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,31 +47,68 @@ pub struct RequestMetrics<'a> {
     pub emails_failed: u64,
 }
 
-/// The EMF document of one request: the `_aws` metadata, every dimension and metric as a
-/// top-level key, then `properties` (searchable in Logs Insights, never metrics).
-pub fn document(namespace: &str, timestamp_ms: u64, m: &RequestMetrics<'_>, properties: Map<String, Value>) -> Value {
-    let metrics: Vec<Value> =
-        REQUEST_METRICS.iter().map(|(name, unit)| json!({"Name": name, "Unit": unit.name()})).collect();
-    let mut doc = Map::new();
-    doc.insert(
-        "_aws".into(),
-        json!({
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{"Namespace": namespace, "Dimensions": DIMENSION_SETS, "Metrics": metrics}],
-        }),
-    );
-    doc.insert("route".into(), m.route.into());
-    doc.insert("status".into(), m.status.into());
-    doc.insert("requests".into(), 1.into());
-    // Microsecond precision is plenty and keeps the line short.
-    doc.insert("latency".into(), json!((m.latency_ms * 1000.0).round() / 1000.0));
-    doc.insert("cold_start".into(), u64::from(m.cold_start).into());
-    doc.insert("store_calls".into(), m.store_calls.into());
-    doc.insert("emails_failed".into(), m.emails_failed.into());
-    for (key, value) in properties {
-        doc.entry(key).or_insert(value);
+/// The EMF metadata of one namespace, serialised once: every line repeats it.
+#[derive(Debug, Clone)]
+pub struct Emf {
+    /// `"CloudWatchMetrics":[{"Namespace":…,"Dimensions":…,"Metrics":…}]`
+    directive: String,
+}
+
+impl Emf {
+    pub fn new(namespace: &str) -> Emf {
+        let metrics: Vec<Value> =
+            REQUEST_METRICS.iter().map(|(name, unit)| json!({"Name": name, "Unit": unit.name()})).collect();
+        let directives = json!([{"Namespace": namespace, "Dimensions": DIMENSION_SETS, "Metrics": metrics}]);
+        Emf { directive: format!("\"CloudWatchMetrics\":{directives}") }
     }
-    Value::Object(doc)
+
+    /// One request's EMF document, as one JSON line without its newline: the `_aws` metadata,
+    /// every dimension and metric as a top-level key, then `properties` (searchable in Logs
+    /// Insights, never metrics; one named like a dimension or metric is left out).
+    pub fn line(&self, timestamp_ms: u64, m: &RequestMetrics<'_>, properties: &[(&str, &str)]) -> String {
+        use std::fmt::Write;
+        let mut out = String::with_capacity(self.directive.len() + 400);
+        let _ = write!(out, "{{\"_aws\":{{\"Timestamp\":{timestamp_ms},{}}}", self.directive);
+        for (key, value) in [("route", m.route), ("status", m.status)] {
+            push_property(&mut out, key, value);
+        }
+        // Microsecond precision is plenty and keeps the line short.
+        let _ = write!(
+            out,
+            ",\"requests\":1,\"latency\":{:.3},\"cold_start\":{},\"store_calls\":{},\"emails_failed\":{}",
+            m.latency_ms,
+            u8::from(m.cold_start),
+            m.store_calls,
+            m.emails_failed
+        );
+        let taken = |key: &str| {
+            key == "_aws" || REQUEST_METRICS.iter().any(|(n, _)| *n == key) || DIMENSION_SETS[1].contains(&key)
+        };
+        for (key, value) in properties.iter().filter(|(key, _)| !taken(key)) {
+            push_property(&mut out, key, value);
+        }
+        out.push('}');
+        out
+    }
+}
+
+/// `,"key":"value"`, the value escaped as a JSON string (keys are the code's own names).
+fn push_property(out: &mut String, key: &str, value: &str) {
+    out.push_str(",\"");
+    out.push_str(key);
+    out.push_str("\":\"");
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                use std::fmt::Write;
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 #[cfg(test)]
@@ -88,10 +125,9 @@ mod tests {
             store_calls: 4,
             emails_failed: 0,
         };
-        let mut properties = Map::new();
-        properties.insert("request_id".into(), "r-1".into());
-        properties.insert("status".into(), "forged".into());
-        let doc = document("PlanOcore", 1_700_000_000_000, &m, properties);
+        let properties = [("request_id", "r-\"1\"\\\n"), ("status", "forged"), ("requests", "9")];
+        let line = Emf::new("PlanOcore").line(1_700_000_000_000, &m, &properties);
+        let doc: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
         assert_eq!(doc["_aws"]["Timestamp"], 1_700_000_000_000u64);
         let directive = &doc["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(directive["Namespace"], "PlanOcore");
@@ -104,7 +140,11 @@ mod tests {
             (doc["route"].as_str(), doc["status"].as_str()),
             (Some("clients.update"), Some("action-successful"))
         );
-        assert_eq!((doc["latency"].as_f64(), doc["cold_start"].as_u64()), (Some(12.346), Some(1)));
-        assert_eq!(doc["request_id"], "r-1");
+        assert_eq!(
+            (doc["latency"].as_f64(), doc["cold_start"].as_u64(), doc["requests"].as_u64()),
+            (Some(12.346), Some(1), Some(1))
+        );
+        assert_eq!(doc["request_id"], "r-\"1\"\\\n", "escaped");
+        assert!(!line.contains('\n'), "one line");
     }
 }

@@ -9,12 +9,11 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use lambda_http::{Request, RequestExt};
-use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::auth::Caller;
-use crate::emf::{self, RequestMetrics};
+use crate::emf::{Emf, RequestMetrics};
 use crate::envelope::Status;
 use crate::routes::RouteId;
 use crate::settings::{FunctionIdentity, Settings};
@@ -79,7 +78,7 @@ impl aws_sdk_dynamodb::config::Intercept for StoreCallCounter {
 
 /// Where the EMF lines go, once a function's `main` asked for them.
 struct MetricsOutput {
-    namespace: String,
+    emf: Emf,
     /// The `level` of every EMF line: Lambda's own filter (`ApplicationLogLevel`) reads a JSON
     /// line without one as INFO and would drop the metrics at WARN or above, so each carries
     /// the configured level itself, which the filter always keeps.
@@ -95,7 +94,7 @@ static WARM: AtomicBool = AtomicBool::new(false);
 /// writes none).
 pub fn write_metrics_to_stdout(settings: &Settings) {
     let level = settings.lambda_log_level.clone().unwrap_or_else(|| "INFO".to_string());
-    let _ = METRICS.set(MetricsOutput { namespace: settings.metrics_namespace.clone(), level });
+    let _ = METRICS.set(MetricsOutput { emf: Emf::new(&settings.metrics_namespace), level });
     let _ = FUNCTION.set(settings.function.clone());
 }
 
@@ -162,21 +161,15 @@ pub fn log_request(req: &Request, record: RequestRecord<'_>) {
     let metrics =
         RequestMetrics { route, status: record.status.slug(), latency_ms, cold_start, store_calls, emails_failed };
     let now = OffsetDateTime::now_utc();
-    let mut properties = Map::new();
     // Lambda's log filter reads `level` and `timestamp` (RFC 3339) of a JSON line.
-    properties.insert("level".into(), output.level.as_str().into());
-    properties.insert("timestamp".into(), now.format(&Rfc3339).unwrap_or_default().into());
-    properties.insert("request_id".into(), record.request_id.into());
+    let timestamp = now.format(&Rfc3339).unwrap_or_default();
+    let mut properties =
+        vec![("level", output.level.as_str()), ("timestamp", &timestamp), ("request_id", record.request_id)];
     let optional =
         [("function_name", &function.name), ("function_version", &function.version), ("trace_id", &trace_id)];
-    for (key, value) in optional {
-        if let Some(value) = value {
-            properties.insert(key.into(), Value::String(value.clone()));
-        }
-    }
+    properties.extend(optional.iter().filter_map(|(key, value)| value.as_deref().map(|v| (*key, v))));
     let now_ms = (now.unix_timestamp_nanos() / 1_000_000) as u64;
-    let mut line =
-        serde_json::to_vec(&emf::document(&output.namespace, now_ms, &metrics, properties)).unwrap_or_default();
+    let mut line = output.emf.line(now_ms, &metrics, &properties).into_bytes();
     line.push(b'\n');
     // One write of a whole line: it never interleaves with a log line.
     let _ = std::io::stdout().lock().write_all(&line);

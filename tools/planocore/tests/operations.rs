@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use sam_template::*;
 use serde_json::{Map, Value as Json};
 use serde_norway::Value as Yaml;
-use shared::emf::{self, RequestMetrics, DIMENSION_SETS, REQUEST_METRICS};
+use shared::emf::{Emf, RequestMetrics, DIMENSION_SETS, REQUEST_METRICS};
 use shared::settings::{DEFAULT_METRICS_NAMESPACE, LAMBDA_LOG_LEVELS};
 use shared::Status;
 use test_support::repo_root;
@@ -225,7 +225,7 @@ fn the_crash_and_email_alarms_read_the_metrics_the_functions_write() {
         store_calls: 2,
         emails_failed: 1,
     };
-    let doc = emf::document("${MetricsNamespace}", 0, &m, Map::new());
+    let doc: Json = serde_json::from_str(&Emf::new("${MetricsNamespace}").line(0, &m, &[])).unwrap();
     let directive = &doc["_aws"]["CloudWatchMetrics"][0];
     for (q, what) in [(&crash, "crash"), (&email, "email")] {
         assert_eq!(q.namespace, "${MetricsNamespace}", "{what}: the namespace the functions get");
