@@ -89,8 +89,13 @@ pub async fn aws_config_with(endpoint: Option<&str>, limits: SdkTimeouts) -> aws
     loader.load().await
 }
 
+/// The DynamoDB client, counting each operation for the request it serves
+/// ([`crate::telemetry::StoreCallCounter`]).
 pub async fn dynamodb_client(endpoint: Option<&str>) -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(&aws_config(endpoint).await)
+    let config = aws_sdk_dynamodb::config::Builder::from(&aws_config(endpoint).await)
+        .interceptor(crate::telemetry::StoreCallCounter)
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
 }
 
 pub async fn dynamodb_client_with(endpoint: Option<&str>, limits: SdkTimeouts) -> aws_sdk_dynamodb::Client {

@@ -5,9 +5,11 @@ pub mod auth;
 pub mod client_fields;
 pub mod clock;
 pub mod config;
+pub mod emf;
 pub mod envelope;
 pub mod error;
 pub mod fixture;
+pub mod https;
 pub mod model;
 pub mod notify;
 pub mod params;
@@ -17,6 +19,7 @@ pub mod request;
 pub mod routes;
 pub mod settings;
 pub mod store;
+pub mod telemetry;
 pub mod views;
 
 pub use envelope::{Outcome, ParamError, Status};
@@ -24,19 +27,30 @@ pub use error::{RouteError, RouteResult};
 pub use pipeline::{Context, Deps};
 pub use routes::RouteId;
 
-/// JSON log lines as `RUST_LOG` asks ([`settings::LogFilter`]: a level for the project's crates,
-/// `warn` for the others unless named): to stdout in Lambda (CloudWatch), to stderr for the
-/// local CLI, whose stdout is for people. `Targets`, not `EnvFilter`: no regex engine in the
-/// function binaries.
+/// Log lines as the environment asks ([`settings::LogFilter`]: Lambda's `AWS_LAMBDA_LOG_LEVEL`
+/// or `RUST_LOG`'s level for the project's crates, `warn` for the others unless named; JSON
+/// unless `AWS_LAMBDA_LOG_FORMAT` is `Text`): to stdout in Lambda (CloudWatch), where each
+/// request's metrics go too ([`telemetry`]), or to stderr for the local CLI, whose stdout is for
+/// people. `Targets`, not `EnvFilter`: no regex engine in the function binaries.
 pub fn init_logging(to_stderr: bool) {
+    use settings::LogFormat;
+    use tracing_subscriber::fmt::writer::BoxMakeWriter;
     use tracing_subscriber::layer::SubscriberExt;
-    let targets = settings::Settings::from_env().log.targets();
-    let builder = tracing_subscriber::fmt().json().with_current_span(false).with_ansi(false);
-    let _ = if to_stderr {
-        tracing::subscriber::set_global_default(builder.with_writer(std::io::stderr).finish().with(targets))
-    } else {
-        tracing::subscriber::set_global_default(builder.finish().with(targets))
+    let settings = settings::Settings::from_env();
+    let targets = settings.log.targets();
+    // One boxed writer, not a subscriber type per destination: each is a copy of the formatter
+    // in the binary.
+    let writer = if to_stderr { BoxMakeWriter::new(std::io::stderr) } else { BoxMakeWriter::new(std::io::stdout) };
+    let fmt = tracing_subscriber::fmt().with_ansi(false).with_writer(writer);
+    let _ = match settings.log_format {
+        LogFormat::Json => {
+            tracing::subscriber::set_global_default(fmt.json().with_current_span(false).finish().with(targets))
+        }
+        LogFormat::Text => tracing::subscriber::set_global_default(fmt.finish().with(targets)),
     };
+    if !to_stderr {
+        telemetry::write_metrics_to_stdout(&settings);
+    }
 }
 
 /// The system's CA certificates as one PEM bundle (`SSL_CERT_FILE`, else the usual bundle of

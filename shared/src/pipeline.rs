@@ -25,6 +25,7 @@ use crate::request::{check_body_size, check_content_type, decode_params, MAX_BOD
 use crate::routes::RouteId;
 use crate::settings::Settings;
 use crate::store::Store;
+use crate::telemetry::{self, log_request, RequestCounts, RequestRecord};
 use crate::views::{application_view, session_view, ApplicationView, SessionView, ViewName};
 
 /// Every request is answered within this, whatever the store does (docs/api.md#stages).
@@ -104,9 +105,11 @@ impl Context<'_> {
         let limit = NOTIFY_DEADLINE.min(left);
         let sends = futures_util::future::join_all(emails.iter().map(|e| self.deps.notifier.send(e)));
         let results = tokio::time::timeout(limit, sends).await.map_err(|_| {
+            crate::telemetry::count_emails_failed(emails.len());
             NotifyError(format!("no answer within {} ms for {} email(s)", limit.as_millis(), emails.len()))
         })?;
         let failed: Vec<String> = results.into_iter().filter_map(Result::err).map(|e| e.to_string()).collect();
+        crate::telemetry::count_emails_failed(failed.len());
         match failed.len() {
             0 => Ok(()),
             n => Err(NotifyError(format!("{n} of {} email(s) failed: {}", emails.len(), failed.join("; ")))),
@@ -148,7 +151,15 @@ pub fn new_request_id() -> String {
 /// The fallback's answer, and any function's for a method and path that is not its route.
 pub fn route_non_existent(req: &Request) -> Response<Body> {
     let id = request_id(req);
-    log_request(&id, None, Status::RouteNonExistent, Instant::now(), None);
+    let record = RequestRecord {
+        request_id: &id,
+        route: None,
+        status: Status::RouteNonExistent,
+        started: Instant::now(),
+        caller: None,
+        counts: &RequestCounts::default(),
+    };
+    log_request(req, record);
     Envelope::new(Outcome::status(Status::RouteNonExistent), &id).into_response()
 }
 
@@ -161,7 +172,9 @@ pub async fn handle(deps: &Deps, route: RouteId, handler: RouteFn, req: Request)
     let id = request_id(&req);
     let mut caller = None;
     let deadline = started + REQUEST_DEADLINE;
+    let counts = Arc::new(RequestCounts::default());
     let run = AssertUnwindSafe(run(deps, route, handler, &req, &id, deadline, &mut caller)).catch_unwind();
+    let run = telemetry::counting(counts.clone(), run);
     let envelope = match tokio::time::timeout(REQUEST_DEADLINE, run).await {
         Ok(Ok(envelope)) => envelope,
         Ok(Err(_panic)) => {
@@ -173,7 +186,16 @@ pub async fn handle(deps: &Deps, route: RouteId, handler: RouteFn, req: Request)
             crashed(&id, caller.as_ref())
         }
     };
-    log_request(&id, Some(route), envelope.status, started, caller.as_ref().map(|(c, _)| c));
+    let caller = caller.as_ref().map(|(c, _)| c);
+    let record = RequestRecord {
+        request_id: &id,
+        route: Some(route),
+        status: envelope.status,
+        started,
+        caller,
+        counts: &counts,
+    };
+    log_request(&req, record);
     envelope.into_response()
 }
 
@@ -291,23 +313,4 @@ impl CallerObjects {
         envelope.session.clone_from(&self.session);
         envelope.application.clone_from(&self.application);
     }
-}
-
-/// One structured line per request; never a token, a password or a body.
-fn log_request(id: &str, route: Option<RouteId>, status: Status, started: Instant, caller: Option<&Caller>) {
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let (caller_kind, caller_id) = match caller {
-        Some(Caller::Session { user, .. }) => ("user", Some(user.id)),
-        Some(Caller::Application(app)) => ("application", Some(app.id)),
-        None => ("none", None),
-    };
-    tracing::info!(
-        event = "request",
-        request_id = %id,
-        route = route.map_or("none", RouteId::name),
-        status = status.slug(),
-        latency_ms,
-        caller_kind,
-        caller_id,
-    );
 }

@@ -22,8 +22,17 @@ pub struct Settings {
     pub access_key_set: bool,
     /// `REGISTRY_CACHE_SECONDS`, default 30.
     pub registry_cache: Duration,
-    /// `RUST_LOG`: which log lines to write (docs/api.md#environment-variables).
+    /// `AWS_LAMBDA_LOG_LEVEL` (Lambda's advanced logging controls), else `RUST_LOG`'s bare
+    /// level, for the project's crates; `RUST_LOG`'s `target=level` directives either way.
     pub log: LogFilter,
+    /// `AWS_LAMBDA_LOG_LEVEL` as Lambda's filter names it (`TRACE` … `FATAL`), when it is one.
+    pub lambda_log_level: Option<String>,
+    /// `AWS_LAMBDA_LOG_FORMAT`: `Text` for plain lines; JSON otherwise (and when unset).
+    pub log_format: LogFormat,
+    /// `AWS_LAMBDA_FUNCTION_NAME` and `AWS_LAMBDA_FUNCTION_VERSION`, set by Lambda.
+    pub function: FunctionIdentity,
+    /// `METRICS_NAMESPACE`: the CloudWatch namespace of the functions' metrics, default `PlanOcore`.
+    pub metrics_namespace: String,
     /// `SSL_CERT_FILE`: the CA bundle to trust, if set.
     pub ssl_cert_file: Option<String>,
     pub mandrill: MandrillSettings,
@@ -54,8 +63,27 @@ impl std::fmt::Debug for MandrillSettings {
     }
 }
 
+pub const DEFAULT_METRICS_NAMESPACE: &str = "PlanOcore";
+
+/// The application log levels of Lambda's advanced logging controls, most detailed first.
+pub const LAMBDA_LOG_LEVELS: [&str; 6] = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+/// Which function and version this process is; empty outside Lambda.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FunctionIdentity {
+    pub name: Option<String>,
+    pub version: Option<String>,
+}
+
 /// The project's crates: a bare level in `RUST_LOG` is theirs.
-const OWN_CRATES: [&str; 5] = ["shared", "clients_update", "entities_create", "route_fallback", "planocore"];
+const OWN_CRATES: [&str; 6] =
+    ["shared", "clients_update", "entities_create", "route_fallback", "registry_sync", "planocore"];
 
 /// `RUST_LOG` read as a bare level for the project's own crates (default `info`), with
 /// `target=level` directives for any other; every other crate logs at `warn` or above, since
@@ -82,6 +110,20 @@ impl LogFilter {
                     }
                 }
             }
+        }
+        filter
+    }
+
+    /// `RUST_LOG` with Lambda's `AWS_LAMBDA_LOG_LEVEL` (`TRACE` … `FATAL`), which, as the Lambda
+    /// runtime documents, takes precedence over `RUST_LOG`'s level; named targets stay.
+    pub fn from_vars(rust_log: Option<&str>, lambda_level: Option<&str>) -> LogFilter {
+        let mut filter = LogFilter::parse(rust_log);
+        let lambda_level = lambda_level.map(|level| match level.to_ascii_uppercase().as_str() {
+            "FATAL" => Ok(LevelFilter::ERROR),
+            other => other.parse::<LevelFilter>(),
+        });
+        if let Some(Ok(level)) = lambda_level {
+            filter.level = level;
         }
         filter
     }
@@ -144,7 +186,19 @@ impl Settings {
             registry_cache: var("REGISTRY_CACHE_SECONDS")
                 .and_then(|s| s.parse::<u64>().ok())
                 .map_or(crate::registry::DEFAULT_CACHE, Duration::from_secs),
-            log: LogFilter::parse(var("RUST_LOG").as_deref()),
+            log: LogFilter::from_vars(var("RUST_LOG").as_deref(), var("AWS_LAMBDA_LOG_LEVEL").as_deref()),
+            lambda_log_level: var("AWS_LAMBDA_LOG_LEVEL")
+                .map(|level| level.to_ascii_uppercase())
+                .filter(|level| LAMBDA_LOG_LEVELS.contains(&level.as_str())),
+            log_format: match var("AWS_LAMBDA_LOG_FORMAT") {
+                Some(format) if format.eq_ignore_ascii_case("text") => LogFormat::Text,
+                _ => LogFormat::Json,
+            },
+            function: FunctionIdentity {
+                name: var("AWS_LAMBDA_FUNCTION_NAME"),
+                version: var("AWS_LAMBDA_FUNCTION_VERSION"),
+            },
+            metrics_namespace: var("METRICS_NAMESPACE").unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_string()),
             ssl_cert_file: var("SSL_CERT_FILE"),
             mandrill: MandrillSettings {
                 secret_id: var("MANDRILL_SECRET_ID"),
@@ -205,6 +259,24 @@ mod tests {
         assert!(targets.would_enable("aws_sdk_dynamodb::client", &tracing::Level::WARN));
         assert!(targets.would_enable("aws_smithy_runtime::client", &tracing::Level::DEBUG));
         assert!(!LogFilter::parse(Some("error")).targets().would_enable("hyper::proto", &tracing::Level::WARN));
+    }
+
+    #[test]
+    fn lambdas_log_level_wins_over_rust_logs_and_its_format_is_honoured() {
+        let s = from(&[("RUST_LOG", "debug,hyper=info"), ("AWS_LAMBDA_LOG_LEVEL", "WARN")]);
+        assert_eq!(s.log.level, LevelFilter::WARN);
+        assert_eq!(s.log.named, [("hyper".to_string(), LevelFilter::INFO)], "named targets stay");
+        assert_eq!(from(&[("AWS_LAMBDA_LOG_LEVEL", "FATAL")]).log.level, LevelFilter::ERROR);
+        assert_eq!(from(&[("AWS_LAMBDA_LOG_LEVEL", "fatal")]).lambda_log_level.as_deref(), Some("FATAL"));
+        assert_eq!(from(&[("AWS_LAMBDA_LOG_LEVEL", "loud")]).lambda_log_level, None);
+        assert_eq!(from(&[("RUST_LOG", "debug"), ("AWS_LAMBDA_LOG_LEVEL", "loud")]).log.level, LevelFilter::DEBUG);
+        assert_eq!(from(&[]).log_format, LogFormat::Json, "JSON unless told otherwise");
+        assert_eq!(from(&[("AWS_LAMBDA_LOG_FORMAT", "Text")]).log_format, LogFormat::Text);
+        assert_eq!(from(&[("AWS_LAMBDA_LOG_FORMAT", "JSON")]).log_format, LogFormat::Json);
+        let s = from(&[("AWS_LAMBDA_FUNCTION_NAME", "f"), ("AWS_LAMBDA_FUNCTION_VERSION", "3")]);
+        assert_eq!(s.function, FunctionIdentity { name: Some("f".into()), version: Some("3".into()) });
+        assert_eq!(s.metrics_namespace, DEFAULT_METRICS_NAMESPACE);
+        assert_eq!(from(&[("METRICS_NAMESPACE", "Ops/dev")]).metrics_namespace, "Ops/dev");
     }
 
     #[test]

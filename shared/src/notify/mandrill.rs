@@ -7,14 +7,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client as HttpClient;
-use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
 
 use super::secret::KeySource;
 use super::{Email, Notifier, NotifyError};
+use crate::https::HttpsClient;
 
 pub const DEFAULT_API_URL: &str = "https://mandrillapp.com/api/1.0";
 pub const DEFAULT_FROM_EMAIL: &str = "no-reply@planomatic.com";
@@ -45,13 +42,11 @@ impl Default for MandrillConfig {
     }
 }
 
-type Https = HttpClient<HttpsConnector<HttpConnector>, Full<Bytes>>;
-
 pub struct MandrillNotifier {
     config: MandrillConfig,
     key: KeySource,
     /// Built on the first email, so a cold start or a request that sends nothing pays nothing.
-    http: OnceLock<Https>,
+    http: OnceLock<HttpsClient>,
 }
 
 impl MandrillNotifier {
@@ -59,19 +54,9 @@ impl MandrillNotifier {
         MandrillNotifier { config, key, http: OnceLock::new() }
     }
 
-    fn http(&self) -> &Https {
-        self.http.get_or_init(|| {
-            let builder = hyper_rustls::HttpsConnectorBuilder::new();
-            let builder = match tls_config() {
-                Some(config) => builder.with_tls_config(config),
-                None => builder
-                    .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
-                    .expect("ring offers the default protocol versions"),
-            };
-            // http:// only for a local stand-in; the default URL is https.
-            let connector = builder.https_or_http().enable_http1().build();
-            HttpClient::builder(TokioExecutor::new()).build(connector)
-        })
+    fn http(&self) -> &HttpsClient {
+        // http:// only for a local stand-in; the default URL is https.
+        self.http.get_or_init(crate::https::client)
     }
 
     /// The JSON body of `messages/send` for one email.
@@ -109,21 +94,6 @@ impl MandrillNotifier {
         }
         check_answer(&bytes)
     }
-}
-
-/// rustls over ring trusting the system's CA bundle, or `None` when there is none to read.
-fn tls_config() -> Option<rustls::ClientConfig> {
-    use rustls_pki_types::pem::PemObject;
-    let pem = crate::ca_bundle()?;
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add_parsable_certificates(rustls_pki_types::CertificateDer::pem_slice_iter(&pem).filter_map(Result::ok));
-    if roots.is_empty() {
-        return None;
-    }
-    rustls::ClientConfig::builder_with_provider(rustls::crypto::ring::default_provider().into())
-        .with_safe_default_protocol_versions()
-        .ok()
-        .map(|b| b.with_root_certificates(roots).with_no_client_auth())
 }
 
 /// 200 with a result for every recipient, each `sent`, `queued` or `scheduled`.

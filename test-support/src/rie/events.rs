@@ -10,8 +10,8 @@ use crate::{emulator, events_with_prefix, repo_root, seeded_table};
 
 /// Runs `binary` (the function `function`) under the emulator and sends it every
 /// `events/<function>.*.json`, one after the other as a warm container gets them, checking the
-/// status the file name gives, the HTTP code, the envelope headers, the echoed request id and
-/// the request's JSON log line. With `store`, the function gets a freshly seeded DynamoDB Local
+/// status the file name gives, the HTTP code, the envelope headers, the echoed request id, the
+/// request's JSON log line and its metrics line. With `store`, the function gets a freshly seeded DynamoDB Local
 /// table; afterwards the table is deleted and a request must answer `application-crash` (an
 /// envelope, never an invocation error) and log it. Returns the number of events.
 pub fn check_events_on_binary(function: &str, binary: &str, store: bool) -> usize {
@@ -34,6 +34,7 @@ pub fn check_events_on_binary(function: &str, binary: &str, store: bool) -> usiz
         let reply = process.invoke(&event_text(name));
         check_reply(&reply, name, expected, &request_id, &process);
         process.wait_for_log(&format!("for {name}"), |l| is_request_line(l, &request_id, expected));
+        process.wait_for_log(&format!("metrics for {name}"), |l| is_metrics_line(l, &request_id, expected));
     }
 
     if let Some(table) = table {
@@ -43,6 +44,8 @@ pub fn check_events_on_binary(function: &str, binary: &str, store: bool) -> usiz
         let reply = process.invoke(&event_text(name));
         check_reply(&reply, name, "application-crash", &request_id, &process);
         process.wait_for_log("for the crash", |l| is_request_line(l, &request_id, "application-crash"));
+        // What template.yaml's ApplicationCrashAlarm counts.
+        process.wait_for_log("metrics for the crash", |l| is_metrics_line(l, &request_id, "application-crash"));
     }
     names.len()
 }
@@ -66,9 +69,14 @@ fn check_reply(reply: &HttpAnswer, name: &str, expected: &str, request_id: &str,
     assert_eq!(reply.headers.get("cache-control").and_then(Value::as_str), Some("no-store"), "{name}");
 }
 
-/// The one line every request logs (tracing-subscriber's JSON: the fields under "fields"); the
-/// alarms' metric filters in template.yaml match `$.fields.status` and `$.fields.event`.
+/// The one line every request logs (tracing-subscriber's JSON: the fields under "fields").
 fn is_request_line(line: &Value, request_id: &str, status: &str) -> bool {
     let fields = &line["fields"];
     fields["event"] == "request" && fields["request_id"] == request_id && fields["status"] == status
+}
+
+/// The request's metrics line (CloudWatch Embedded Metric Format, shared/src/emf.rs): its
+/// dimensions and the request id at the top level.
+fn is_metrics_line(line: &Value, request_id: &str, status: &str) -> bool {
+    line.get("_aws").is_some() && line["request_id"] == request_id && line["status"] == status
 }

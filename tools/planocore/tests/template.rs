@@ -1,132 +1,21 @@
 //! `template.yaml` against the code: the table is the one `planocore table create` makes; each
-//! function may do exactly the DynamoDB actions its handler really performs (recorded on the
-//! emulator), no more and no fewer; routes, runtime, timeout, secret and alarms are wired as
-//! the code expects; the alarms' metric filters match the log line a crash really writes.
+//! function may do exactly the DynamoDB actions its handler (or the registry sync) really
+//! performs (recorded on the emulator), no more and no fewer; routes, runtime, timeout and
+//! secret are wired as the code expects. `operations.rs` checks logs, metrics, alarms and rollouts.
+
+mod sam_template;
 
 use std::collections::BTreeSet;
-use std::io::{BufReader, Read};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 
 use lambda_http::http::Method;
+use sam_template::*;
 use serde_json::{json, Value as Json};
 use serde_norway::Value as Yaml;
-use shared::store::dynamodb::{table_definition, DynamoStore};
+use shared::store::dynamodb::{keys, table_definition, DynamoStore};
 use shared::RouteId;
-use test_support::{
-    base64, emulator, fresh_recorded_table, repo_root, request, seeded_table, CallRecorder, Reply, ServeProcess,
-    TestApp,
-};
-
-// ---------------------------------------------------------------- reading the template
-
-fn template() -> Yaml {
-    let text = std::fs::read_to_string(repo_root().join("template.yaml")).expect("template.yaml");
-    serde_norway::from_str(&text).expect("template.yaml is YAML")
-}
-
-/// A CloudFormation intrinsic, in either spelling: `!GetAtt x` or `{"Fn::GetAtt": x}`.
-fn intrinsic(v: &Yaml) -> Option<(String, &Yaml)> {
-    match v {
-        Yaml::Tagged(t) => Some((t.tag.to_string().trim_start_matches('!').to_string(), &t.value)),
-        Yaml::Mapping(m) if m.len() == 1 => {
-            let (k, v) = m.iter().next()?;
-            let k = k.as_str()?;
-            (k == "Ref" || k.starts_with("Fn::")).then(|| (k.trim_start_matches("Fn::").to_string(), v))
-        }
-        _ => None,
-    }
-}
-
-/// The logical id a value refers to: `!Ref X` is `X`, `!GetAtt X.Arn` is `X`, and
-/// `!Sub "${X.Arn}/index/I"` is `X/index/I`.
-fn target(v: &Yaml) -> String {
-    match intrinsic(v) {
-        Some((f, arg)) if f == "Ref" => arg.as_str().expect("Ref of a name").to_string(),
-        Some((f, arg)) if f == "GetAtt" => {
-            let (res, attr) = match arg {
-                Yaml::String(s) => s.split_once('.').expect("GetAtt X.Attr"),
-                Yaml::Sequence(s) => (s[0].as_str().unwrap(), s[1].as_str().unwrap()),
-                other => panic!("unexpected GetAtt {other:?}"),
-            };
-            assert_eq!(attr, "Arn", "a policy resource is an ARN");
-            res.to_string()
-        }
-        Some((f, arg)) if f == "Sub" => {
-            let s = arg.as_str().expect("Sub of a plain string");
-            let start = s.find("${").expect("Sub names a resource");
-            let end = s[start..].find('}').expect("closed ${") + start;
-            let inner = s[start + 2..end].trim_end_matches(".Arn");
-            assert_eq!(start, 0, "the ARN is the start of {s}");
-            format!("{inner}{}", &s[end + 1..])
-        }
-        _ => panic!("unexpected reference {v:?}"),
-    }
-}
-
-fn str_list(v: &Yaml) -> Vec<String> {
-    match v {
-        Yaml::String(s) => vec![s.clone()],
-        Yaml::Sequence(items) => items.iter().map(|i| i.as_str().expect("a string").to_string()).collect(),
-        other => panic!("expected a string or a list, got {other:?}"),
-    }
-}
-
-struct FunctionSpec {
-    logical_id: &'static str,
-    binary: &'static str,
-    route: Option<RouteId>,
-}
-
-const FUNCTIONS: [FunctionSpec; 3] = [
-    FunctionSpec { logical_id: "ClientsUpdateFunction", binary: "clients-update", route: Some(RouteId::ClientsUpdate) },
-    FunctionSpec {
-        logical_id: "EntitiesCreateFunction",
-        binary: "entities-create",
-        route: Some(RouteId::EntitiesCreate),
-    },
-    FunctionSpec { logical_id: "RouteFallbackFunction", binary: "route-fallback", route: None },
-];
-
-/// A function's property, falling back to `Globals.Function` as SAM does.
-fn function_prop<'a>(t: &'a Yaml, logical_id: &str, key: &str) -> &'a Yaml {
-    let own = &t["Resources"][logical_id]["Properties"][key];
-    if own.is_null() {
-        &t["Globals"]["Function"][key]
-    } else {
-        own
-    }
-}
-
-/// Every (action, resource) pair the function's policy statements allow, resources as
-/// logical ids (`Table`, `Table/index/GSI1`, `MandrillSecret`).
-fn allowed(t: &Yaml, logical_id: &str) -> BTreeSet<(String, String)> {
-    let mut pairs = BTreeSet::new();
-    let policies = &t["Resources"][logical_id]["Properties"]["Policies"];
-    for policy in policies.as_sequence().map(Vec::as_slice).unwrap_or_default() {
-        let statements =
-            policy["Statement"].as_sequence().unwrap_or_else(|| panic!("{logical_id}: inline statements only"));
-        for st in statements {
-            assert_eq!(st["Effect"].as_str(), Some("Allow"), "{logical_id}");
-            assert!(st["Condition"].is_null() && st["NotAction"].is_null(), "{logical_id}: plain statements only");
-            let resources: Vec<String> = match &st["Resource"] {
-                Yaml::Sequence(items) => items.iter().map(target).collect(),
-                one => vec![target(one)],
-            };
-            for action in str_list(&st["Action"]) {
-                assert!(!action.contains('*'), "{logical_id}: wildcard action {action}");
-                for r in &resources {
-                    pairs.insert((action.clone(), r.clone()));
-                }
-            }
-        }
-    }
-    pairs
-}
-
-fn dynamodb_allowed(t: &Yaml, logical_id: &str) -> BTreeSet<(String, String)> {
-    allowed(t, logical_id).into_iter().filter(|(a, _)| a.starts_with("dynamodb:")).collect()
-}
+use test_support::{base64, fresh_recorded_table, repo_root, request, CallRecorder, Reply, ServeProcess, TestApp};
 
 // ---------------------------------------------------------------- the table
 
@@ -141,6 +30,7 @@ struct TemplateTable {
     billing_mode: String,
     ttl: (String, bool),
     point_in_time_recovery: bool,
+    deletion_protection: bool,
 }
 
 fn key_schema(v: &Yaml) -> Vec<(String, String)> {
@@ -189,6 +79,7 @@ fn template_table(t: &Yaml) -> TemplateTable {
         ),
         point_in_time_recovery: p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool()
             == Some(true),
+        deletion_protection: p["DeletionProtectionEnabled"].as_bool() == Some(true),
     }
 }
 
@@ -207,6 +98,12 @@ fn the_table_is_the_one_planocore_table_create_makes() {
     assert_eq!(t.billing_mode, def.billing_mode);
     assert_eq!(t.ttl, (def.ttl_attribute.to_string(), true));
     assert!(t.point_in_time_recovery, "point-in-time recovery is on");
+    assert!(t.deletion_protection, "deletion protection is on");
+    let table = &template()["Resources"]["Table"];
+    assert_eq!(
+        (table["DeletionPolicy"].as_str(), table["UpdateReplacePolicy"].as_str()),
+        (Some("Retain"), Some("Retain"))
+    );
 }
 
 /// What `create_table` really makes on the emulator, read back, against the template.
@@ -247,30 +144,6 @@ async fn the_template_table_matches_a_table_created_by_the_code() {
 
 // ---------------------------------------------------------------- IAM against real calls
 
-/// The IAM actions (and resources) a recorded DynamoDB call needs. A transaction needs the
-/// action of each of its items; a `Query` of an index needs the index's ARN.
-fn needed(call: &str) -> Vec<(String, String)> {
-    const TABLE: &str = "Table";
-    let one = |action: &str, resource: &str| (format!("dynamodb:{action}"), resource.to_string());
-    if let Some(items) = call.strip_prefix("TransactWriteItems[").and_then(|s| s.strip_suffix(']')) {
-        return items
-            .split(',')
-            .map(|item| match item {
-                "ConditionCheck" => one("ConditionCheckItem", TABLE),
-                "Put" => one("PutItem", TABLE),
-                "Update" => one("UpdateItem", TABLE),
-                "Delete" => one("DeleteItem", TABLE),
-                other => panic!("unknown transaction item {other}"),
-            })
-            .collect();
-    }
-    match call.split_once('@') {
-        Some(("Query", index)) => vec![one("Query", &format!("{TABLE}/index/{index}"))],
-        None if ["GetItem", "Query", "UpdateItem", "PutItem", "DeleteItem"].contains(&call) => vec![one(call, TABLE)],
-        _ => panic!("no IAM mapping for the DynamoDB call {call}: add one here and the action to template.yaml"),
-    }
-}
-
 /// A demo app on a fresh emulator table whose calls `recorder` notes (setup calls dropped).
 async fn recorded_app() -> (TestApp, CallRecorder) {
     let recorder = CallRecorder::default();
@@ -278,10 +151,6 @@ async fn recorded_app() -> (TestApp, CallRecorder) {
     let app = TestApp::on(Arc::new(store)).await;
     recorder.take();
     (app, recorder)
-}
-
-fn needed_by(calls: &[String]) -> BTreeSet<(String, String)> {
-    calls.iter().flat_map(|c| needed(c)).collect()
 }
 
 async fn update(app: &TestApp, body: Json) -> Reply {
@@ -359,6 +228,25 @@ async fn entities_create_may_do_exactly_what_it_does() {
     assert_eq!(dynamodb_allowed(&template(), "EntitiesCreateFunction"), needed_by(&calls), "calls: {calls:?}");
 }
 
+/// The deploy's registry sync: exactly the puts `shared::registry::sync` makes, only in the
+/// registry's partition, and nothing else (no secret).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_sync_may_do_exactly_what_the_sync_does() {
+    let recorder = CallRecorder::default();
+    let store = fresh_recorded_table(Some(recorder.clone())).await;
+    recorder.take();
+    shared::registry::sync(&store, false).await.unwrap();
+    shared::registry::sync(&store, false).await.unwrap(); // every record there: conditional puts fail
+    let calls = recorder.take();
+    let t = template();
+    assert_eq!(allowed(&t, "RegistrySyncFunction"), needed_by(&calls), "calls: {calls:?}");
+    let registry_pk = keys::registry(shared::store::RecordKind::Route, "any")[keys::PK].as_s().unwrap().clone();
+    assert_eq!(leading_keys(&t, "RegistrySyncFunction"), [Some(vec![registry_pk])], "the registry's partition only");
+    let env = &t["Resources"]["RegistrySyncFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(target(&env["TABLE_NAME"]), "Table");
+    assert!(env["MANDRILL_SECRET_ID"].is_null(), "it sends no email");
+}
+
 #[test]
 fn each_function_reads_only_its_own_secret_and_the_fallback_nothing() {
     let t = template();
@@ -433,10 +321,13 @@ fn functions_are_the_cargo_binaries_on_the_routes_they_handle() {
         }
         binaries.insert(f.binary.to_string());
     }
-    // `sam local invoke <Function> -e events/<binary>.*.json`: every event belongs to one.
+    // `sam local invoke <Function> -e events/<binary>.*.json`: every API event belongs to one
+    // (events/cloudformation/ holds the registry-sync function's CloudFormation requests).
     let prefixes: BTreeSet<String> = std::fs::read_dir(repo_root().join("events"))
         .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().split('.').next().unwrap().to_string())
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".json"))
+        .map(|name| name.split('.').next().unwrap().to_string())
         .collect();
     assert_eq!(prefixes, binaries);
 
@@ -545,126 +436,4 @@ fn serve_answers_cors_as_the_templates_http_api_does() {
     assert_eq!(answered(r.header("access-control-expose-headers")), set(&cors["ExposeHeaders"]));
     // The one list both sides are written from in the code (issue 16 adds a header to both).
     assert_eq!(set(&cors["AllowHeaders"]), planocore::cors::ALLOW_HEADERS.iter().map(|h| h.to_string()).collect());
-}
-
-// ---------------------------------------------------------------- logs and alarms
-
-/// A CloudWatch Logs JSON filter of the one form the template uses, `{ $.a.b = "value" }`:
-/// (path, value).
-fn json_filter(pattern: &str) -> (Vec<String>, String) {
-    let inner = pattern.trim().strip_prefix('{').and_then(|p| p.strip_suffix('}')).expect("a JSON filter").trim();
-    let (path, value) = inner.split_once('=').expect("one equality");
-    let path = path.trim().strip_prefix("$.").expect("a $. selector");
-    let value = value.trim().strip_prefix('"').and_then(|v| v.strip_suffix('"')).expect("a quoted value");
-    (path.split('.').map(str::to_string).collect(), value.to_string())
-}
-
-fn filter_matches(pattern: &str, line: &Json) -> bool {
-    let (path, value) = json_filter(pattern);
-    path.iter().fold(line, |v, key| &v[key.as_str()]) == value.as_str()
-}
-
-/// (log group, pattern, metric) of every metric filter.
-fn metric_filters(t: &Yaml) -> Vec<(String, String, String)> {
-    t["Resources"]
-        .as_mapping()
-        .unwrap()
-        .values()
-        .filter(|r| r["Type"].as_str() == Some("AWS::Logs::MetricFilter"))
-        .map(|r| {
-            let p = &r["Properties"];
-            let m = &p["MetricTransformations"][0];
-            (
-                target(&p["LogGroupName"]),
-                p["FilterPattern"].as_str().unwrap().to_string(),
-                m["MetricName"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
-#[test]
-fn each_route_function_feeds_both_alarms() {
-    let t = template();
-    let filters = metric_filters(&t);
-    for f in FUNCTIONS.iter().filter(|f| f.route.is_some()) {
-        let group = target(&t["Resources"][f.logical_id]["Properties"]["LoggingConfig"]["LogGroup"]);
-        let log_group = &t["Resources"][group.as_str()];
-        assert_eq!(log_group["Type"].as_str(), Some("AWS::Logs::LogGroup"));
-        assert_eq!(target(&log_group["Properties"]["RetentionInDays"]), "LogRetentionDays");
-        for (field, slug, metric) in [
-            ("status", "application-crash", "ApplicationCrash"),
-            ("event", "mandrill-email-failed", "MandrillEmailFailed"),
-        ] {
-            let pattern = format!(r#"{{ $.fields.{field} = "{slug}" }}"#);
-            assert!(
-                filters.iter().any(|(g, p, m)| *g == group && json_filter(p) == json_filter(&pattern) && m == metric),
-                "{}: no filter {pattern} -> {metric}",
-                f.logical_id
-            );
-        }
-    }
-    for metric in ["ApplicationCrash", "MandrillEmailFailed"] {
-        let alarm = t["Resources"].as_mapping().unwrap().values().find(|r| {
-            r["Type"].as_str() == Some("AWS::CloudWatch::Alarm")
-                && r["Properties"]["MetricName"].as_str() == Some(metric)
-        });
-        let p = &alarm.unwrap_or_else(|| panic!("no alarm on {metric}"))["Properties"];
-        assert_eq!(p["Threshold"].as_u64(), Some(1), "{metric}: the first one alarms");
-        assert_eq!(p["ComparisonOperator"].as_str(), Some("GreaterThanOrEqualToThreshold"));
-    }
-    for (group, _, _) in &filters {
-        assert!(!group.starts_with("RouteFallback"), "the fallback logs neither");
-    }
-}
-
-fn put(addr: &str, path: &str, body: &str) -> Json {
-    test_support::http(addr, "PUT", path, Some("application/json"), &[], body.as_bytes()).body
-}
-
-/// The crash alarm's filter against the line a real crash logs: `planocore serve` (the same
-/// handlers and JSON log format as the functions, on stderr) on a table that is deleted after
-/// the registry was cached, so the next request fails at the store.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_crash_filter_matches_the_line_a_crash_logs() {
-    let store = seeded_table().await;
-    let mut command = Command::new(env!("CARGO_BIN_EXE_planocore"));
-    command
-        .args(["serve", "--addr", "127.0.0.1:0", "--store", "dynamodb"])
-        .env("TABLE_NAME", store.table())
-        .env("DYNAMODB_ENDPOINT", emulator::endpoint())
-        .env("AWS_REGION", "us-east-1")
-        .env("REGISTRY_CACHE_SECONDS", "3600")
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped());
-    let mut server = ServeProcess::start(command);
-    let stderr = server.take_stderr();
-
-    let body = base64(&json!({"token": "demo-employee-token", "id": 100, "phone": "1"}));
-    let path = RouteId::ClientsUpdate.path();
-    let addr = server.address().to_string();
-    let ok = tokio::task::spawn_blocking(move || put(&addr, path, &body)).await.unwrap();
-    assert_eq!(ok["status"], "action-successful", "{ok}");
-    store.client().delete_table().table_name(store.table()).send().await.unwrap();
-    let body = base64(&json!({"token": "demo-employee-token", "id": 100, "phone": "2"}));
-    let addr = server.address().to_string();
-    let crash = tokio::task::spawn_blocking(move || put(&addr, path, &body)).await.unwrap();
-    assert_eq!(crash["status"], "application-crash", "{crash}");
-    drop(server); // ends stderr
-
-    let mut logs = String::new();
-    BufReader::new(stderr).read_to_string(&mut logs).unwrap();
-    let lines: Vec<Json> = logs.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
-    let t = template();
-    let crash_filter = metric_filters(&t).into_iter().find(|(_, _, m)| m == "ApplicationCrash").unwrap().1;
-    let email_filter = metric_filters(&t).into_iter().find(|(_, _, m)| m == "MandrillEmailFailed").unwrap().1;
-    let matching: Vec<&Json> = lines.iter().filter(|l| filter_matches(&crash_filter, l)).collect();
-    assert_eq!(matching.len(), 1, "one crash, one matching line: {logs}");
-    assert_eq!(matching[0]["fields"]["request_id"], crash["request_id"]);
-    // The email filter reads the same place: fields named `event` land under "fields".
-    let (email_path, _) = json_filter(&email_filter);
-    let request_line =
-        lines.iter().find(|l| l["fields"]["request_id"] == ok["request_id"]).expect("the request's line");
-    assert_eq!(email_path.iter().fold(request_line, |v, k| &v[k.as_str()]), "request", "{request_line}");
-    assert!(!lines.iter().any(|l| filter_matches(&email_filter, l)), "no email failed here");
 }
