@@ -8,6 +8,7 @@ pub mod config;
 pub mod envelope;
 pub mod error;
 pub mod fixture;
+pub mod idempotency;
 pub mod model;
 pub mod notify;
 pub mod params;

@@ -91,6 +91,18 @@ impl Store for FaultyStore {
     async fn put_registry_record(&self, k: RecordKind, r: &RegistryRecord, only_if_missing: bool) -> StoreResult<bool> {
         self.inner.put_registry_record(k, r, only_if_missing).await
     }
+    async fn claim_key(&self, key: &KeyScope, claim: &KeyClaim) -> StoreResult<Claim> {
+        self.data()?;
+        self.inner.claim_key(key, claim).await
+    }
+    async fn complete_key(&self, key: &KeyScope, claim_id: &str, answer: &StoredAnswer) -> StoreResult<bool> {
+        self.data()?;
+        self.inner.complete_key(key, claim_id, answer).await
+    }
+    async fn release_key(&self, key: &KeyScope, claim_id: &str) -> StoreResult<()> {
+        self.data()?;
+        self.inner.release_key(key, claim_id).await
+    }
     async fn load_fixture(&self, f: &Fixture, mode: shared::store::seed::SeedMode) -> StoreResult<()> {
         self.inner.load_fixture(f, mode).await
     }

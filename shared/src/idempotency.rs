@@ -1,0 +1,311 @@
+//! Stage 10a (docs/api.md#idempotency): the optional `Idempotency-Key` header. A keyed request
+//! claims its key, runs once, and leaves its answer for its retries (or releases the key if it
+//! wrote nothing); a retry is answered from the record without running.
+//!
+//! Without the header none of this runs and the store is not called.
+
+use std::time::{Duration, Instant};
+
+use lambda_http::http::HeaderMap;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use crate::auth::{hash_password, sha256_hex, verify_password, Caller};
+use crate::client_fields::ClientField;
+use crate::envelope::{Envelope, Outcome, ParamError, Status};
+use crate::pipeline::{Deps, REQUEST_DEADLINE};
+use crate::routes::RouteId;
+use crate::store::idempotency::ANSWER_KEPT;
+use crate::store::{Claim, KeyClaim, KeyRecord, KeyScope, StoreError, StoredAnswer};
+
+pub const HEADER: &str = "idempotency-key";
+/// How the header is named in `errors`.
+pub const PARAM: &str = "Idempotency-Key";
+const MAX_KEY: usize = 255;
+
+/// A claim outlives its request's deadline by this much: a request still running never loses
+/// its key, and one that died frees it soon after.
+const CLAIM_MARGIN: time::Duration = time::Duration::seconds(2);
+/// The part of the request's deadline kept for writing the answer (or releasing the key) after
+/// the handler.
+pub const RECORD_RESERVE: Duration = Duration::from_secs(1);
+
+/// The header's key: `None` without the header; `invalid-param` unless it is 1 to 255 visible
+/// ASCII characters (sent once).
+pub fn requested_key(headers: &HeaderMap) -> Result<Option<String>, Outcome> {
+    let mut values = headers.get_all(HEADER).iter();
+    let Some(value) = values.next() else { return Ok(None) };
+    let bytes = value.as_bytes();
+    let visible = bytes.iter().all(|b| b.is_ascii_graphic());
+    if values.next().is_some() || bytes.is_empty() || bytes.len() > MAX_KEY || !visible {
+        let why = "This header must be sent once, as 1 to 255 visible ASCII characters.";
+        return Err(Outcome::param(Status::InvalidParam, PARAM, why));
+    }
+    Ok(Some(String::from_utf8_lossy(bytes).into_owned()))
+}
+
+/// The SHA-256 of a request's decoded params in canonical form (keys sorted, no whitespace),
+/// without `token`: a retry after a token refresh is the same request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    hex: String,
+    /// The params hold a password: see [`Fingerprint::stored`].
+    secret: bool,
+}
+
+impl Fingerprint {
+    pub fn of(params: &Map<String, Value>) -> Fingerprint {
+        let mut canonical = String::new();
+        let without_token = params.iter().filter(|(name, _)| name.as_str() != "token");
+        write_object(without_token, &mut canonical);
+        let secret = params.keys().any(|name| ClientField::named(name).is_some_and(ClientField::is_secret));
+        Fingerprint { hex: sha256_hex(canonical.as_bytes()), secret }
+    }
+
+    /// As kept in the record: the digest, or for params holding a password its Argon2id hash,
+    /// so that the record offers no fast test of password guesses.
+    pub async fn stored(&self) -> String {
+        if !self.secret {
+            return self.hex.clone();
+        }
+        let hex = self.hex.clone();
+        blocking(move || hash_password(&hex)).await
+    }
+
+    /// Whether a record's fingerprint, as [`Fingerprint::stored`] made it, is this one.
+    pub async fn matches(&self, stored: &str) -> bool {
+        if !stored.starts_with("$argon2") {
+            return stored == self.hex;
+        }
+        let (hex, phc) = (self.hex.clone(), stored.to_string());
+        blocking(move || verify_password(&hex, &phc)).await
+    }
+}
+
+fn write_object<'a>(entries: impl Iterator<Item = (&'a String, &'a Value)>, out: &mut String) {
+    let mut entries: Vec<_> = entries.collect();
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    out.push('{');
+    for (i, (name, value)) in entries.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&Value::String(name.clone()).to_string());
+        out.push(':');
+        write_canonical(value, out);
+    }
+    out.push('}');
+}
+
+fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => write_object(map.iter(), out),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(v) => v,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+/// A request sent with a key: its scope and fingerprint, and what it needs to claim, keep or
+/// release the key.
+pub struct KeyedRequest<'a> {
+    deps: &'a Deps,
+    scope: KeyScope,
+    fingerprint: Fingerprint,
+    request_id: &'a str,
+    now: OffsetDateTime,
+}
+
+/// A key this request holds.
+pub struct HeldKey {
+    claim_id: String,
+}
+
+impl<'a> KeyedRequest<'a> {
+    pub fn new(
+        deps: &'a Deps,
+        route: RouteId,
+        caller: &Caller,
+        key: String,
+        params: &Map<String, Value>,
+        request_id: &'a str,
+        now: OffsetDateTime,
+    ) -> Self {
+        let scope = KeyScope::new(route, caller, key);
+        KeyedRequest { deps, scope, fingerprint: Fingerprint::of(params), request_id, now }
+    }
+
+    /// Claims the key; if a live record holds it, the answer instead: the kept one replayed,
+    /// `idempotency-key-reused` or `request-in-progress`.
+    pub async fn claim(&self) -> Result<HeldKey, Envelope> {
+        let claim = KeyClaim {
+            id: crate::pipeline::new_request_id(),
+            at: self.now,
+            expires_at: self.now + REQUEST_DEADLINE + CLAIM_MARGIN,
+        };
+        let held = match self.deps.store.claim_key(&self.scope, &claim).await {
+            Ok(Claim::Ours) => return Ok(HeldKey { claim_id: claim.id }),
+            Ok(Claim::Held(record)) => record,
+            Err(e) => return Err(self.crashed(&e)),
+        };
+        let answer = match held {
+            KeyRecord::InProgress { .. } => Envelope::new(
+                Outcome { retry_after: Some(1), ..Outcome::status(Status::RequestInProgress) },
+                self.request_id,
+            ),
+            KeyRecord::Completed(kept) if self.fingerprint.matches(&kept.fingerprint).await => {
+                replay(&kept).unwrap_or_else(|e| self.crashed(&e))
+            }
+            KeyRecord::Completed(_) => {
+                let why = "This key was used for a request with other params.";
+                Envelope::new(Outcome::param(Status::IdempotencyKeyReused, PARAM, why), self.request_id)
+            }
+        };
+        Err(answer)
+    }
+
+    /// After the handler: keeps the answer of a request that wrote, else releases the key,
+    /// within the request's `deadline`. If the answer cannot be kept, the claim stays until it
+    /// expires (a retry meanwhile is `request-in-progress`, never a second write) and the
+    /// answer is sent as it is.
+    pub async fn finish(&self, key: HeldKey, envelope: &Envelope, deadline: Instant) {
+        let wrote = matches!(envelope.status, Status::ActionSuccessful | Status::MandrillEmailFailed);
+        let left = deadline.saturating_duration_since(Instant::now());
+        if !wrote {
+            let released = tokio::time::timeout(left, self.deps.store.release_key(&self.scope, &key.claim_id)).await;
+            if let Err(e) = flatten(released) {
+                // Harmless: the claim expires within seconds.
+                tracing::warn!(request_id = %self.request_id, error = %e, "idempotency key not released");
+            }
+            return;
+        }
+        let keep = async {
+            let answer = StoredAnswer {
+                fingerprint: self.fingerprint.stored().await,
+                status: envelope.status.slug().to_string(),
+                http_code: envelope.http_code(),
+                body: serde_json::to_string(envelope).map_err(|e| StoreError::Corrupt(Box::new(e)))?,
+                expires_at: self.now + ANSWER_KEPT,
+            };
+            self.deps.store.complete_key(&self.scope, &key.claim_id, &answer).await
+        };
+        let failure = match flatten(tokio::time::timeout(left, keep).await) {
+            Ok(true) => return,
+            Ok(false) => "the claim expired before the answer was kept".to_string(),
+            Err(e) => e,
+        };
+        tracing::error!(
+            event = "idempotency-record-failed",
+            request_id = %self.request_id,
+            error = %failure,
+            "the change was made but its answer was not kept; retries wait for the claim to expire"
+        );
+    }
+
+    fn crashed(&self, e: &StoreError) -> Envelope {
+        tracing::error!(request_id = %self.request_id, error = %e, "store failure on the idempotency key");
+        Envelope::new(Outcome::status(Status::ApplicationCrash), self.request_id)
+    }
+}
+
+/// A store call's result under a timeout, as one error message.
+fn flatten<T>(result: Result<Result<T, StoreError>, tokio::time::error::Elapsed>) -> Result<T, String> {
+    match result {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("no answer before the request deadline".to_string()),
+    }
+}
+
+/// The envelope as it was first sent (its `request_id` included), without a caller object.
+#[derive(Deserialize)]
+struct KeptEnvelope {
+    message: String,
+    data: Value,
+    errors: Vec<ParamError>,
+    request_id: String,
+}
+
+fn replay(kept: &StoredAnswer) -> Result<Envelope, StoreError> {
+    let unreadable = || StoreError::Corrupt(format!("a kept answer of unknown status {}", kept.status).into());
+    let status = Status::from_slug(&kept.status).ok_or_else(unreadable)?;
+    let body: KeptEnvelope = serde_json::from_str(&kept.body).map_err(|e| StoreError::Corrupt(Box::new(e)))?;
+    let mut envelope = Envelope::new(Outcome { data: body.data, errors: body.errors, ..Outcome::status(status) }, "");
+    envelope.message = body.message;
+    envelope.request_id = body.request_id;
+    envelope.replayed = true;
+    Ok(envelope)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lambda_http::http::HeaderValue;
+    use serde_json::json;
+
+    fn key(value: &[u8]) -> Result<Option<String>, Outcome> {
+        let mut headers = HeaderMap::new();
+        headers.insert(HEADER, HeaderValue::from_bytes(value).unwrap());
+        requested_key(&headers)
+    }
+
+    #[test]
+    fn a_key_is_1_to_255_visible_ascii_characters() {
+        assert_eq!(requested_key(&HeaderMap::new()), Ok(None));
+        assert_eq!(key(b"a"), Ok(Some("a".into())));
+        assert_eq!(key(&[b'k'; 255]), Ok(Some("k".repeat(255))));
+        for bad in [&b""[..], &[b'k'; 256], b"two words", b"caf\xc3\xa9", b"tab\there"] {
+            let refused = key(bad).unwrap_err();
+            assert_eq!((refused.status, refused.errors[0].param.as_str()), (Status::InvalidParam, PARAM), "{bad:?}");
+        }
+        let mut twice = HeaderMap::new();
+        twice.append(HEADER, HeaderValue::from_static("a"));
+        twice.append(HEADER, HeaderValue::from_static("b"));
+        assert!(requested_key(&twice).is_err());
+    }
+
+    fn params(value: Value) -> Map<String, Value> {
+        value.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn the_fingerprint_ignores_the_token_and_key_order_but_not_values() {
+        let a = Fingerprint::of(&params(json!({"token": "t1", "id": 1, "address": {"city": "c", "state": "s"}})));
+        let b = Fingerprint::of(&params(json!({"address": {"state": "s", "city": "c"}, "id": 1, "token": "t2"})));
+        assert_eq!(a, b);
+        assert_ne!(
+            a,
+            Fingerprint::of(&params(json!({"token": "t1", "id": "1", "address": {"city": "c", "state": "s"}})))
+        );
+        assert_ne!(a, Fingerprint::of(&params(json!({"token": "t1", "id": 1}))));
+    }
+
+    #[tokio::test]
+    async fn a_fingerprint_with_a_password_is_kept_only_as_a_slow_hash() {
+        let plain = Fingerprint::of(&params(json!({"id": 1, "phone": "1"})));
+        assert_eq!(plain.stored().await, plain.hex);
+        let secret = Fingerprint::of(&params(json!({"id": 1, "password": "a new secret"})));
+        let kept = secret.stored().await;
+        assert!(kept.starts_with("$argon2id$") && !kept.contains(&secret.hex), "{kept}");
+        assert!(secret.matches(&kept).await);
+        let other = Fingerprint::of(&params(json!({"id": 1, "password": "another secret"})));
+        assert!(!other.matches(&kept).await);
+        assert!(!plain.matches(&kept).await);
+    }
+}
