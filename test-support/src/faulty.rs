@@ -22,6 +22,8 @@ pub struct FaultyStore {
     pub panic_on_client_read: std::sync::atomic::AtomicBool,
     /// Where `update_client` fails, if it does.
     pub update_fault: std::sync::Mutex<Option<FaultPoint>>,
+    /// A request's answer cannot be kept under its idempotency key.
+    pub answers_down: std::sync::atomic::AtomicBool,
 }
 
 impl FaultyStore {
@@ -97,6 +99,9 @@ impl Store for FaultyStore {
     }
     async fn complete_key(&self, key: &KeyScope, claim_id: &str, answer: &StoredAnswer) -> StoreResult<bool> {
         self.data()?;
+        if self.answers_down.load(SeqCst) {
+            return Err(StoreError::Unavailable("injected fault while keeping the answer".into()));
+        }
         self.inner.complete_key(key, claim_id, answer).await
     }
     async fn release_key(&self, key: &KeyScope, claim_id: &str) -> StoreResult<()> {
