@@ -11,11 +11,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use crate::auth::{hash_password, sha256_hex, verify_password, Caller};
+use crate::auth::{blocking, hash_password, sha256_hex, verify_password};
 use crate::client_fields::ClientField;
 use crate::envelope::{Envelope, Outcome, ParamError, Status};
-use crate::pipeline::{Deps, REQUEST_DEADLINE};
-use crate::routes::RouteId;
+use crate::pipeline::{Context, Deps, REQUEST_DEADLINE};
 use crate::store::idempotency::ANSWER_KEPT;
 use crate::store::{Claim, KeyClaim, KeyRecord, KeyScope, StoreError, StoredAnswer};
 
@@ -115,13 +114,6 @@ fn write_canonical(value: &Value, out: &mut String) {
     }
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    match tokio::task::spawn_blocking(f).await {
-        Ok(v) => v,
-        Err(e) => std::panic::resume_unwind(e.into_panic()),
-    }
-}
-
 /// A request sent with a key: its scope and fingerprint, and what it needs to claim, keep or
 /// release the key.
 pub struct KeyedRequest<'a> {
@@ -138,17 +130,15 @@ pub struct HeldKey {
 }
 
 impl<'a> KeyedRequest<'a> {
-    pub fn new(
-        deps: &'a Deps,
-        route: RouteId,
-        caller: &Caller,
-        key: String,
-        params: &Map<String, Value>,
-        request_id: &'a str,
-        now: OffsetDateTime,
-    ) -> Self {
-        let scope = KeyScope::new(route, caller, key);
-        KeyedRequest { deps, scope, fingerprint: Fingerprint::of(params), request_id, now }
+    /// The request of `ctx`, sent with `key`.
+    pub fn new(ctx: &Context<'a>, key: String) -> Self {
+        KeyedRequest {
+            deps: ctx.deps,
+            scope: KeyScope::new(ctx.route, ctx.caller, key),
+            fingerprint: Fingerprint::of(ctx.body),
+            request_id: ctx.request_id,
+            now: ctx.now,
+        }
     }
 
     /// Claims the key; if a live record holds it, the answer instead: the kept one replayed,

@@ -71,6 +71,9 @@ pub struct Context<'a> {
 /// a saved change is answered `mandrill-email-failed`, never `application-crash`.
 pub const NOTIFY_DEADLINE: Duration = Duration::from_secs(3);
 const ANSWER_RESERVE: Duration = Duration::from_millis(500);
+/// A keyed request's record is written before this much is left of the deadline, whose passing
+/// would answer `application-crash` instead.
+const FINISH_MARGIN: Duration = Duration::from_millis(100);
 
 impl Context<'_> {
     /// Stage 19: sends every email of the request at once, after the write, under one deadline.
@@ -183,16 +186,11 @@ async fn run(
     let objects = CallerObjects::of(&caller, &body);
     // Kept where `handle` sees it too: a panic or the deadline still answers with the caller.
     let (caller, objects) = &*caller_out.insert((caller, objects));
+    let ctx = Context { deps, route, caller, body: &body, request_id: id, now, deadline };
     let mut envelope = match idempotency::requested_key(req.headers()) {
         Err(refused) => Envelope::new(refused, id),
-        Ok(None) => {
-            let ctx = Context { deps, route, caller, body: &body, request_id: id, now, deadline };
-            Envelope::new(outcome_of(handler(ctx).await, route, id), id)
-        }
-        Ok(Some(key)) => {
-            let keyed = KeyedRequest::new(deps, route, caller, key, &body, id, now);
-            run_once(&keyed, Context { deps, route, caller, body: &body, request_id: id, now, deadline }, handler).await
-        }
+        Ok(None) => Envelope::new(outcome_of(handler(ctx).await, route, id), id),
+        Ok(Some(key)) => run_once(&KeyedRequest::new(&ctx, key), ctx, handler).await,
     };
     objects.attach(&mut envelope);
     envelope
@@ -222,8 +220,7 @@ async fn run_once(keyed: &KeyedRequest<'_>, ctx: Context<'_>, handler: RouteFn) 
         Err(_elapsed) => cut_short(id, route, "request deadline passed"),
     };
     let envelope = Envelope::new(outcome, id);
-    // Done a little before the deadline, which would answer `application-crash` instead.
-    keyed.finish(held, &envelope, deadline - Duration::from_millis(100)).await;
+    keyed.finish(held, &envelope, deadline - FINISH_MARGIN).await;
     envelope
 }
 

@@ -3,7 +3,7 @@
 
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
-use shared::auth::{hash_password, verify_password, Caller};
+use shared::auth::{blocking, hash_password, verify_password, Caller};
 use shared::client_fields::{self, ClientField};
 use shared::error::{NOT_THE_CURRENT_PASSWORD, NO_SUCH_CLIENT};
 use shared::model::{Client, User};
@@ -182,13 +182,6 @@ async fn check_current_password(ctx: &Context<'_>, params: &Params, user: &User)
     }
     ctx.deps.store.clear_password_attempts(user.id).await?;
     Ok(stored)
-}
-
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    match tokio::task::spawn_blocking(f).await {
-        Ok(v) => v,
-        Err(e) => std::panic::resume_unwind(e.into_panic()),
-    }
 }
 
 /// The client in `view`; the branding view reads the client's entity.
