@@ -159,9 +159,7 @@ impl<'a> KeyedRequest<'a> {
                 Outcome { retry_after: Some(1), ..Outcome::status(Status::RequestInProgress) },
                 self.request_id,
             ),
-            KeyRecord::Completed(kept) if self.fingerprint.matches(&kept.fingerprint).await => {
-                replay(&kept).unwrap_or_else(|e| self.crashed(&e))
-            }
+            KeyRecord::Completed(kept) if self.fingerprint.matches(&kept.fingerprint).await => self.replay(&kept),
             KeyRecord::Completed(_) => {
                 let why = "This key was used for a request with other params.";
                 Envelope::new(Outcome::param(Status::IdempotencyKeyReused, PARAM, why), self.request_id)
@@ -206,6 +204,23 @@ impl<'a> KeyedRequest<'a> {
             error = %failure,
             "the change was made but its answer was not kept; retries wait for the claim to expire"
         );
+    }
+
+    /// The kept answer, sent again; the request's log line shows its status under this
+    /// request's id, and this line which request first answered it.
+    fn replay(&self, kept: &StoredAnswer) -> Envelope {
+        match replay(kept) {
+            Ok(envelope) => {
+                tracing::info!(
+                    event = "idempotent-replay",
+                    request_id = %self.request_id,
+                    replayed_request_id = %envelope.request_id,
+                    "answered with the kept answer of an earlier request"
+                );
+                envelope
+            }
+            Err(e) => self.crashed(&e),
+        }
     }
 
     fn crashed(&self, e: &StoreError) -> Envelope {
