@@ -176,7 +176,8 @@ impl<'a> KeyedRequest<'a> {
         let wrote = matches!(envelope.status, Status::ActionSuccessful | Status::MandrillEmailFailed);
         let left = deadline.saturating_duration_since(Instant::now());
         if !wrote {
-            let released = tokio::time::timeout(left, self.deps.store.release_key(&self.scope, &key.claim_id)).await;
+            let released =
+                tokio::time::timeout(left, self.deps.store.release_key(&self.scope, &key.claim_id, self.now)).await;
             if let Err(e) = flatten(released) {
                 // Harmless: the claim expires within seconds.
                 tracing::warn!(request_id = %self.request_id, error = %e, "idempotency key not released");

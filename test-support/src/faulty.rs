@@ -104,9 +104,9 @@ impl Store for FaultyStore {
         }
         self.inner.complete_key(key, claim_id, answer).await
     }
-    async fn release_key(&self, key: &KeyScope, claim_id: &str) -> StoreResult<()> {
+    async fn release_key(&self, key: &KeyScope, claim_id: &str, now: OffsetDateTime) -> StoreResult<()> {
         self.data()?;
-        self.inner.release_key(key, claim_id).await
+        self.inner.release_key(key, claim_id, now).await
     }
     async fn load_fixture(&self, f: &Fixture, mode: shared::store::seed::SeedMode) -> StoreResult<()> {
         self.inner.load_fixture(f, mode).await

@@ -251,7 +251,7 @@ impl Store for MemoryStore {
         }
     }
 
-    async fn release_key(&self, key: &KeyScope, claim_id: &str) -> StoreResult<()> {
+    async fn release_key(&self, key: &KeyScope, claim_id: &str, _now: OffsetDateTime) -> StoreResult<()> {
         let mut state = self.lock();
         if state.request_keys.get(key).is_some_and(|(claim, _)| claim.as_deref() == Some(claim_id)) {
             state.request_keys.remove(key);

@@ -232,8 +232,8 @@ pub trait Store: Send + Sync {
     /// Replaces the claim `claim_id` with the request's answer; `false` (nothing written) if the
     /// key is no longer held by that claim.
     async fn complete_key(&self, key: &KeyScope, claim_id: &str, answer: &StoredAnswer) -> StoreResult<bool>;
-    /// Deletes the claim `claim_id`, if it still holds the key.
-    async fn release_key(&self, key: &KeyScope, claim_id: &str) -> StoreResult<()>;
+    /// Frees the key from the claim `claim_id` (if it still holds it), as of `now`.
+    async fn release_key(&self, key: &KeyScope, claim_id: &str, now: OffsetDateTime) -> StoreResult<()>;
 
     /// Writes a checked fixture (docs/api.md#fixture-format); loading the same fixture twice is
     /// harmless.

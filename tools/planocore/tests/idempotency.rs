@@ -274,7 +274,7 @@ async fn an_expired_record_is_claimed_anew_by_exactly_one_request(app: TestApp) 
     assert_eq!(claims.iter().filter(|c| **c == Claim::Ours).count(), 1, "{claims:?}");
     // The dead request's late release does not free the new claim.
     let scope = KeyScope::new(RouteId::EntitiesCreate, &caller, "raced");
-    app.deps.store.release_key(&scope, "first").await.unwrap();
+    app.deps.store.release_key(&scope, "first", later).await.unwrap();
     let probe = KeyClaim { id: "probe".into(), at: later, expires_at: later };
     assert!(matches!(
         app.deps.store.claim_key(&scope, &probe).await.unwrap(),

@@ -86,17 +86,18 @@ async fn an_idempotency_key_costs_two_writes_and_a_retry_one() {
     let first = calls(&app, &rec, keyed(create("demo-app-token", "keyed"), "k1")).await;
     assert_eq!(
         first,
-        ["GetItem", "PutItem", "UpdateItem", "TransactWriteItems[ConditionCheck,Put,Put,Put]", "PutItem"]
+        ["GetItem", "UpdateItem", "UpdateItem", "TransactWriteItems[ConditionCheck,Put,Put,Put]", "UpdateItem"],
+        "token, claim, id counter, create, the answer kept"
     );
     let reply =
         Reply::from_response(planocore::handle(&app.deps, keyed(create("demo-app-token", "keyed"), "k1")).await);
     assert_eq!(reply.headers["idempotent-replayed"], "true");
-    assert_eq!(rec.take(), ["GetItem", "PutItem"], "token, then the claim that finds the answer");
+    assert_eq!(rec.take(), ["GetItem", "UpdateItem"], "token, then the claim that finds the answer");
     let taken = keyed(create("demo-app-token", "keyed"), "k2");
     assert_eq!(Reply::from_response(planocore::handle(&app.deps, taken).await).status(), "invalid-param");
     assert_eq!(
         rec.take(),
-        ["GetItem", "PutItem", "UpdateItem", "TransactWriteItems[ConditionCheck,Put,Put,Put]", "DeleteItem"],
+        ["GetItem", "UpdateItem", "UpdateItem", "TransactWriteItems[ConditionCheck,Put,Put,Put]", "UpdateItem"],
         "a refused create: the key released"
     );
 }

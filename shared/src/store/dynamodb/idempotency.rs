@@ -1,9 +1,12 @@
-//! Idempotency-key items: claimed with one conditional `PutItem` that returns the live record
-//! when it fails, completed with one `PutItem` and released with one `DeleteItem`, both
-//! conditioned on the claim. The TTL only tidies: expiry is the `expires_at` condition.
+//! Idempotency-key items, each written with one conditional `UpdateItem` (the operation the
+//! functions already make, so no other one is linked in): the claim, which returns the live
+//! record when it is refused; the answer, and the release, both conditioned on the claim. The
+//! TTL only tidies: expiry is the `expires_at` condition.
 
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+use time::OffsetDateTime;
 
 use super::item::{condition_failed, epoch, instant, n, s, unavailable, ItemExt};
 use super::keys::{self, Key};
@@ -20,34 +23,43 @@ const STATUS: &str = "answer_status";
 const HTTP_CODE: &str = "http_code";
 const BODY: &str = "answer_body";
 
-/// The key's item in `state`, counting until `expires_at`.
-fn item(scope: &KeyScope, state: &str, expires_at: time::OffsetDateTime) -> Key {
-    let mut item = keys::request_key(scope);
-    item.insert(STATE.to_string(), s(state));
-    item.insert(EXPIRES_AT.to_string(), n(epoch(expires_at)));
-    item.insert(keys::TTL_ATTRIBUTE.to_string(), n(epoch(expires_at)));
-    item
+/// An update of the key's item that also moves its expiry (and TTL) to `expires_at`.
+fn update(store: &DynamoStore, scope: &KeyScope, expires_at: OffsetDateTime) -> UpdateItemFluentBuilder {
+    store
+        .client
+        .update_item()
+        .table_name(&store.table)
+        .set_key(Some(keys::request_key(scope)))
+        .expression_attribute_names("#expires", EXPIRES_AT)
+        .expression_attribute_names("#ttl", keys::TTL_ATTRIBUTE)
+        .expression_attribute_values(":expires", n(epoch(expires_at)))
 }
 
 pub async fn claim(store: &DynamoStore, scope: &KeyScope, claim: &KeyClaim) -> StoreResult<Claim> {
-    let mut claimed = item(scope, IN_PROGRESS, claim.expires_at);
-    claimed.insert(CLAIM.to_string(), s(&claim.id));
-    let put = store
-        .client
-        .put_item()
-        .table_name(&store.table)
-        .set_item(Some(claimed))
+    let claimed = update(store, scope, claim.expires_at)
+        // Over an expired record: its answer, if any, goes.
+        .update_expression(
+            "SET #state = :in_progress, #claim = :claim, #expires = :expires, #ttl = :expires \
+             REMOVE #fingerprint, #status, #code, #body",
+        )
         .condition_expression("attribute_not_exists(PK) OR #expires <= :now")
-        .expression_attribute_names("#expires", EXPIRES_AT)
+        .expression_attribute_names("#state", STATE)
+        .expression_attribute_names("#claim", CLAIM)
+        .expression_attribute_names("#fingerprint", FINGERPRINT)
+        .expression_attribute_names("#status", STATUS)
+        .expression_attribute_names("#code", HTTP_CODE)
+        .expression_attribute_names("#body", BODY)
+        .expression_attribute_values(":in_progress", s(IN_PROGRESS))
+        .expression_attribute_values(":claim", s(&claim.id))
         .expression_attribute_values(":now", n(epoch(claim.at)))
         // A refused claim answers with the record that holds the key: no second read.
         .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
         .send()
         .await;
-    match put {
+    match claimed {
         Ok(_) => Ok(Claim::Ours),
         Err(e) => match e.as_service_error() {
-            Some(PutItemError::ConditionalCheckFailedException(held)) => {
+            Some(UpdateItemError::ConditionalCheckFailedException(held)) => {
                 Ok(Claim::Held(record(held.item().cloned().unwrap_or_default())?))
             }
             _ => Err(unavailable(e)),
@@ -75,48 +87,49 @@ fn record(item: Key) -> StoreResult<KeyRecord> {
     }
 }
 
-pub async fn complete(
-    store: &DynamoStore,
-    scope: &KeyScope,
-    claim_id: &str,
-    answer: &StoredAnswer,
-) -> StoreResult<bool> {
-    let mut completed = item(scope, COMPLETED, answer.expires_at);
-    completed.insert(FINGERPRINT.to_string(), s(&answer.fingerprint));
-    completed.insert(STATUS.to_string(), s(&answer.status));
-    completed.insert(HTTP_CODE.to_string(), n(u64::from(answer.http_code)));
-    completed.insert(BODY.to_string(), s(&answer.body));
-    let put = store
-        .client
-        .put_item()
-        .table_name(&store.table)
-        .set_item(Some(completed))
+/// Runs an update conditioned on the claim `claim_id`: `false` if the key is no longer its.
+async fn as_claim(update: UpdateItemFluentBuilder, claim_id: &str) -> StoreResult<bool> {
+    let sent = update
         .condition_expression("#claim = :claim")
         .expression_attribute_names("#claim", CLAIM)
         .expression_attribute_values(":claim", s(claim_id))
         .send()
         .await;
-    match put {
+    match sent {
         Ok(_) => Ok(true),
         Err(e) if condition_failed(&e) => Ok(false),
         Err(e) => Err(unavailable(e)),
     }
 }
 
-pub async fn release(store: &DynamoStore, scope: &KeyScope, claim_id: &str) -> StoreResult<()> {
-    let delete = store
-        .client
-        .delete_item()
-        .table_name(&store.table)
-        .set_key(Some(keys::request_key(scope)))
-        .condition_expression("#claim = :claim")
-        .expression_attribute_names("#claim", CLAIM)
-        .expression_attribute_values(":claim", s(claim_id))
-        .send()
-        .await;
-    match delete {
-        // Not ours any more (it expired and was claimed anew): nothing to release.
-        Err(e) if condition_failed(&e) => Ok(()),
-        other => other.map(drop).map_err(unavailable),
-    }
+pub async fn complete(
+    store: &DynamoStore,
+    scope: &KeyScope,
+    claim_id: &str,
+    answer: &StoredAnswer,
+) -> StoreResult<bool> {
+    let completed = update(store, scope, answer.expires_at)
+        .update_expression(
+            "SET #state = :completed, #expires = :expires, #ttl = :expires, #fingerprint = :fingerprint, \
+             #status = :status, #code = :code, #body = :body REMOVE #claim",
+        )
+        .expression_attribute_names("#state", STATE)
+        .expression_attribute_names("#fingerprint", FINGERPRINT)
+        .expression_attribute_names("#status", STATUS)
+        .expression_attribute_names("#code", HTTP_CODE)
+        .expression_attribute_names("#body", BODY)
+        .expression_attribute_values(":completed", s(COMPLETED))
+        .expression_attribute_values(":fingerprint", s(&answer.fingerprint))
+        .expression_attribute_values(":status", s(&answer.status))
+        .expression_attribute_values(":code", n(u64::from(answer.http_code)))
+        .expression_attribute_values(":body", s(&answer.body));
+    as_claim(completed, claim_id).await
+}
+
+/// Marks the claim expired at `now`, which frees the key at once (and lets the TTL delete it).
+pub async fn release(store: &DynamoStore, scope: &KeyScope, claim_id: &str, now: OffsetDateTime) -> StoreResult<()> {
+    let released =
+        update(store, scope, now).update_expression("SET #expires = :expires, #ttl = :expires REMOVE #claim");
+    // Not ours any more (it expired and was claimed anew): nothing to release.
+    as_claim(released, claim_id).await.map(drop)
 }

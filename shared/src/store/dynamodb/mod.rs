@@ -120,8 +120,8 @@ impl Store for DynamoStore {
         idempotency::complete(self, key, claim_id, answer).await
     }
 
-    async fn release_key(&self, key: &KeyScope, claim_id: &str) -> StoreResult<()> {
-        idempotency::release(self, key, claim_id).await
+    async fn release_key(&self, key: &KeyScope, claim_id: &str, now: OffsetDateTime) -> StoreResult<()> {
+        idempotency::release(self, key, claim_id, now).await
     }
 
     async fn load_fixture(&self, fixture: &Fixture, mode: crate::store::seed::SeedMode) -> StoreResult<()> {
