@@ -178,9 +178,18 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|hash| argon2().verify_password(password.as_bytes(), &hash).is_ok())
 }
 
-/// Runs `f` off the async threads (Argon2 takes tens of milliseconds and 19 MiB); a panic in it
-/// resumes here.
-pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+/// [`hash_password`] off the async threads (Argon2 takes tens of milliseconds and 19 MiB).
+pub async fn hash_password_off_thread(password: String) -> String {
+    blocking(move || hash_password(&password)).await
+}
+
+/// [`verify_password`] off the async threads.
+pub async fn verify_password_off_thread(password: String, phc: String) -> bool {
+    blocking(move || verify_password(&password, &phc)).await
+}
+
+/// Runs `f` on tokio's blocking threads; a panic in it resumes here.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     match tokio::task::spawn_blocking(f).await {
         Ok(v) => v,
         Err(e) => std::panic::resume_unwind(e.into_panic()),

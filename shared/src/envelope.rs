@@ -3,7 +3,7 @@
 
 use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Response};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 /// Every status this API can answer with; the HTTP code and message follow from it.
@@ -137,7 +137,7 @@ impl Serialize for Status {
 }
 
 /// One problem with one param, as listed in `errors`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ParamError {
     pub param: String,
     pub message: String,

@@ -7,11 +7,10 @@
 use std::time::{Duration, Instant};
 
 use lambda_http::http::HeaderMap;
-use serde::Deserialize;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use crate::auth::{blocking, hash_password, sha256_hex, verify_password};
+use crate::auth::{hash_password_off_thread, sha256_hex, verify_password_off_thread};
 use crate::client_fields::ClientField;
 use crate::envelope::{Envelope, Outcome, ParamError, Status};
 use crate::pipeline::{Context, Deps, REQUEST_DEADLINE};
@@ -68,8 +67,7 @@ impl Fingerprint {
         if !self.secret {
             return self.hex.clone();
         }
-        let hex = self.hex.clone();
-        blocking(move || hash_password(&hex)).await
+        hash_password_off_thread(self.hex.clone()).await
     }
 
     /// Whether a record's fingerprint, as [`Fingerprint::stored`] made it, is this one.
@@ -77,8 +75,7 @@ impl Fingerprint {
         if !stored.starts_with("$argon2") {
             return stored == self.hex;
         }
-        let (hex, phc) = (self.hex.clone(), stored.to_string());
-        blocking(move || verify_password(&hex, &phc)).await
+        verify_password_off_thread(self.hex.clone(), stored.to_string()).await
     }
 }
 
@@ -174,17 +171,10 @@ impl<'a> KeyedRequest<'a> {
     /// answer is sent as it is.
     pub async fn finish(&self, key: HeldKey, envelope: &Envelope, deadline: Instant) {
         let wrote = matches!(envelope.status, Status::ActionSuccessful | Status::MandrillEmailFailed);
-        let left = deadline.saturating_duration_since(Instant::now());
-        if !wrote {
-            let released =
-                tokio::time::timeout(left, self.deps.store.release_key(&self.scope, &key.claim_id, self.now)).await;
-            if let Err(e) = flatten(released) {
-                // Harmless: the claim expires within seconds.
-                tracing::warn!(request_id = %self.request_id, error = %e, "idempotency key not released");
+        let write = async {
+            if !wrote {
+                return self.deps.store.release_key(&self.scope, &key.claim_id, self.now).await.map(|()| true);
             }
-            return;
-        }
-        let keep = async {
             let answer = StoredAnswer {
                 fingerprint: self.fingerprint.stored().await,
                 status: envelope.status.slug().to_string(),
@@ -194,11 +184,17 @@ impl<'a> KeyedRequest<'a> {
             };
             self.deps.store.complete_key(&self.scope, &key.claim_id, &answer).await
         };
-        let failure = match flatten(tokio::time::timeout(left, keep).await) {
-            Ok(true) => return,
-            Ok(false) => "the claim expired before the answer was kept".to_string(),
-            Err(e) => e,
+        let failure = match tokio::time::timeout(deadline.saturating_duration_since(Instant::now()), write).await {
+            Ok(Ok(true)) => return,
+            Ok(Ok(false)) => "the claim expired before the answer was kept".to_string(),
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => "no answer before the request deadline".to_string(),
         };
+        if !wrote {
+            // Harmless: the claim expires within seconds.
+            tracing::warn!(request_id = %self.request_id, error = %failure, "idempotency key not released");
+            return;
+        }
         tracing::error!(
             event = "idempotency-record-failed",
             request_id = %self.request_id,
@@ -230,33 +226,31 @@ impl<'a> KeyedRequest<'a> {
     }
 }
 
-/// A store call's result under a timeout, as one error message.
-fn flatten<T>(result: Result<Result<T, StoreError>, tokio::time::error::Elapsed>) -> Result<T, String> {
-    match result {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err("no answer before the request deadline".to_string()),
-    }
-}
-
 /// The envelope as it was first sent (its `request_id` included), without a caller object.
-#[derive(Deserialize)]
-struct KeptEnvelope {
-    message: String,
-    data: Value,
-    errors: Vec<ParamError>,
-    request_id: String,
-}
-
 fn replay(kept: &StoredAnswer) -> Result<Envelope, StoreError> {
-    let unreadable = || StoreError::Corrupt(format!("a kept answer of unknown status {}", kept.status).into());
+    let unreadable = || StoreError::Corrupt(format!("an unreadable kept answer ({})", kept.status).into());
     let status = Status::from_slug(&kept.status).ok_or_else(unreadable)?;
-    let body: KeptEnvelope = serde_json::from_str(&kept.body).map_err(|e| StoreError::Corrupt(Box::new(e)))?;
-    let mut envelope = Envelope::new(Outcome { data: body.data, errors: body.errors, ..Outcome::status(status) }, "");
-    envelope.message = body.message;
-    envelope.request_id = body.request_id;
+    let Ok(Value::Object(mut body)) = serde_json::from_str::<Value>(&kept.body) else { return Err(unreadable()) };
+    let mut text = |name: &str| match body.remove(name) {
+        Some(Value::String(text)) => Ok(text),
+        _ => Err(unreadable()),
+    };
+    let (message, request_id) = (text("message")?, text("request_id")?);
+    let errors = match body.remove("errors") {
+        Some(Value::Array(errors)) => {
+            errors.iter().map(|e| ParamError::new(text_of(e, "param"), text_of(e, "message"))).collect()
+        }
+        _ => return Err(unreadable()),
+    };
+    let data = body.remove("data").unwrap_or(Value::Null);
+    let mut envelope = Envelope::new(Outcome { data, errors, ..Outcome::status(status) }, &request_id);
+    envelope.message = message;
     envelope.replayed = true;
     Ok(envelope)
+}
+
+fn text_of(value: &Value, name: &str) -> String {
+    value[name].as_str().unwrap_or_default().to_string()
 }
 
 #[cfg(test)]
