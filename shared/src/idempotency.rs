@@ -81,7 +81,7 @@ impl Fingerprint {
 
 fn write_object<'a>(entries: impl Iterator<Item = (&'a String, &'a Value)>, out: &mut String) {
     let mut entries: Vec<_> = entries.collect();
-    entries.sort_by(|a, b| a.0.cmp(b.0));
+    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
     out.push('{');
     for (i, (name, value)) in entries.into_iter().enumerate() {
         if i > 0 {
@@ -156,7 +156,9 @@ impl<'a> KeyedRequest<'a> {
                 Outcome { retry_after: Some(1), ..Outcome::status(Status::RequestInProgress) },
                 self.request_id,
             ),
-            KeyRecord::Completed(kept) if self.fingerprint.matches(&kept.fingerprint).await => self.replay(&kept),
+            KeyRecord::Completed(kept) if self.fingerprint.matches(&kept.fingerprint).await => {
+                replay(&kept).unwrap_or_else(|e| self.crashed(&e))
+            }
             KeyRecord::Completed(_) => {
                 let why = "This key was used for a request with other params.";
                 Envelope::new(Outcome::param(Status::IdempotencyKeyReused, PARAM, why), self.request_id)
@@ -190,34 +192,14 @@ impl<'a> KeyedRequest<'a> {
             Ok(Err(e)) => e.to_string(),
             Err(_) => "no answer before the request deadline".to_string(),
         };
-        if !wrote {
-            // Harmless: the claim expires within seconds.
-            tracing::warn!(request_id = %self.request_id, error = %failure, "idempotency key not released");
-            return;
-        }
+        // Either way the claim stays until it expires: retries meanwhile are `request-in-progress`.
         tracing::error!(
             event = "idempotency-record-failed",
             request_id = %self.request_id,
+            wrote,
             error = %failure,
-            "the change was made but its answer was not kept; retries wait for the claim to expire"
+            "the key's record was not written; it is held until its claim expires"
         );
-    }
-
-    /// The kept answer, sent again; the request's log line shows its status under this
-    /// request's id, and this line which request first answered it.
-    fn replay(&self, kept: &StoredAnswer) -> Envelope {
-        match replay(kept) {
-            Ok(envelope) => {
-                tracing::info!(
-                    event = "idempotent-replay",
-                    request_id = %self.request_id,
-                    replayed_request_id = %envelope.request_id,
-                    "answered with the kept answer of an earlier request"
-                );
-                envelope
-            }
-            Err(e) => self.crashed(&e),
-        }
     }
 
     fn crashed(&self, e: &StoreError) -> Envelope {
