@@ -54,11 +54,12 @@ pub struct Fingerprint {
 
 impl Fingerprint {
     pub fn of(params: &Map<String, Value>) -> Fingerprint {
-        let mut canonical = String::new();
         let without_token = params.iter().filter(|(name, _)| name.as_str() != "token");
-        write_object(without_token, &mut canonical);
+        let canonical = canonical(&Value::Object(without_token.map(|(k, v)| (k.clone(), v.clone())).collect()));
+        // Serialising a `Value` cannot fail.
+        let bytes = serde_json::to_vec(&canonical).unwrap_or_default();
         let secret = params.keys().any(|name| ClientField::named(name).is_some_and(ClientField::is_secret));
-        Fingerprint { hex: sha256_hex(canonical.as_bytes()), secret }
+        Fingerprint { hex: sha256_hex(&bytes), secret }
     }
 
     /// As kept in the record: the digest, or for params holding a password its Argon2id hash,
@@ -79,35 +80,17 @@ impl Fingerprint {
     }
 }
 
-fn write_object<'a>(entries: impl Iterator<Item = (&'a String, &'a Value)>, out: &mut String) {
-    let mut entries: Vec<_> = entries.collect();
-    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    out.push('{');
-    for (i, (name, value)) in entries.into_iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(&Value::String(name.clone()).to_string());
-        out.push(':');
-        write_canonical(value, out);
-    }
-    out.push('}');
-}
-
-fn write_canonical(value: &Value, out: &mut String) {
+/// `value` with every object's keys in sorted order (serialised compactly, that is the
+/// canonical form).
+fn canonical(value: &Value) -> Value {
     match value {
-        Value::Object(map) => write_object(map.iter(), out),
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_canonical(item, out);
-            }
-            out.push(']');
+        Value::Object(map) => {
+            let mut names: Vec<&String> = map.keys().collect();
+            names.sort_unstable();
+            Value::Object(names.into_iter().map(|name| (name.clone(), canonical(&map[name]))).collect())
         }
-        scalar => out.push_str(&scalar.to_string()),
+        Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
+        scalar => scalar.clone(),
     }
 }
 
