@@ -21,10 +21,12 @@ def b64(params):
     return base64.b64encode(json.dumps(params).encode()).decode()
 
 
-def event(name, method, path, body, content_type="application/json", base64_encoded=False):
+def event(name, method, path, body, content_type="application/json", base64_encoded=False, idempotency_key=None):
     headers = {"host": "api.planocore.example", "user-agent": "planocore-events/1.0"}
     if content_type is not None:
         headers["content-type"] = content_type
+    if idempotency_key is not None:
+        headers["idempotency-key"] = idempotency_key
     route_key = f"{method} {path}" if (method, path) in (UPDATE, CREATE) else "$default"
     ev = {
         "version": "2.0",
@@ -95,6 +97,9 @@ def main():
     update("invalid-param", {"token": "demo-client-token", "id": 102, "phone": "1"})
     update("invalid-param.token", {"token": 42, "id": 100})
     update("invalid-param.email-taken", {"token": "demo-employee-token", "id": 100, "email": "GRACE@example.com"})
+    # An Idempotency-Key that is not 1 to 255 visible ASCII characters (stage 10a).
+    update("invalid-param.idempotency-key", {"token": "demo-employee-token", "id": 100, "phone": "303-555-0142"},
+           idempotency_key="two words")
     update("invalid-content-type", {"token": "demo-employee-token", "id": 100}, content_type="text/plain")
     update("no-params-decoded", {})
     event("clients-update.invalid-encoded-params", *UPDATE, json.dumps({"token": "demo-employee-token", "id": 100}))
@@ -105,6 +110,9 @@ def main():
                                                 entity_slug="summit-north", email="north@summit.example",
                                                 order_completion_emails=["done@summit.example"],
                                                 view="planoadmin_company_read"))
+    # Retry-safe: sent again with this key, the answer is replayed (docs/api.md#idempotency).
+    create("action-successful.idempotency-key", entity(entity_slug="ridge-realty", email="hello@ridge.example"),
+           idempotency_key="9f1c2b7e-create-ridge-realty")
     create("invalid-token", entity(token="demo-app-inactive-token"))
     create("session-expired", entity(token="demo-idle-token"))
     create("permission-denied", entity(token="demo-client-token"))

@@ -7,6 +7,10 @@
 - Entities Create: slugs and emails must be unique, and generated ones repeat (`0`, `0@0.0`,
   the spec's example): every other valid slug and email is replaced by fresh ones, so that
   creates succeed.
+- `Idempotency-Key` (both routes): generated keys repeat too, and a reused key answers
+  `idempotency-key-reused` before the params are read; three valid keys in four are replaced by
+  fresh ones, so that keyed requests reach the handlers (the rest keep exercising replays and
+  reuse).
 - `no_undocumented_server_error`: no 5xx, except `route-non-existent` for a method the spec does
   not list on that path (the API's answer to any unknown method and path, docs/api.md#routes).
 - `reaches_success`: every operation answered `action-successful` at least once; the statuses
@@ -157,7 +161,25 @@ def map_case(context, case):
         and next(ENTITY_CASES) % 2 == 0
     ):
         case.body = _with_fresh_names(body)
+    return _with_fresh_key(case)
+
+
+IDEMPOTENCY_KEY = re.compile(SPEC["components"]["parameters"]["IdempotencyKey"]["schema"]["pattern"])
+KEYED_CASES = itertools.count(1)
+
+
+def _with_fresh_key(case):
+    headers = case.headers or {}
+    name = next((n for n in headers if n.lower() == "idempotency-key"), None)
+    key = headers.get(name) if name else None
+    if isinstance(key, str) and IDEMPOTENCY_KEY.search(key) and next(KEYED_CASES) % 4 != 0:
+        headers[name] = f"st-key-{next(FRESH)}"
     return case
+
+
+@schemathesis.hook("map_case").apply_to(method="PUT", path="/api/v1/clients/update")
+def map_update_case(context, case):
+    return _with_fresh_key(case)
 
 
 def _status_slug(response) -> str:

@@ -4,7 +4,8 @@
 //
 // The page (served from http://127.0.0.1:<page port>) calls both routes with `fetch` and shows
 // each answer's HTTP code, status slug and x-request-id header (readable only when CORS exposes
-// it). The check reads them from the page. Then `planocore serve --cors-origin http://localhost:*`
+// it); the create is sent twice with an Idempotency-Key (a header the preflight must allow), and
+// the retry's idempotent-replayed header must be readable. The check reads them from the page. Then `planocore serve --cors-origin http://localhost:*`
 // (which does not admit the page's origin) must be refused by the browser: fetch rejects.
 
 import { spawn } from "node:child_process";
@@ -26,11 +27,16 @@ const PAGE = `<!doctype html>
 <pre id="result">running</pre>
 <script>
 const api = new URLSearchParams(location.search).get("api");
-async function call(method, path, body) {
+async function call(method, path, body, key) {
+  const headers = { "content-type": "application/json" };
+  if (key) headers["idempotency-key"] = key;
   try {
-    const r = await fetch(api + path, { method, headers: { "content-type": "application/json" }, body });
+    const r = await fetch(api + path, { method, headers, body });
     const json = await r.json();
-    return { code: r.status, status: json.status, requestId: r.headers.get("x-request-id") };
+    return {
+      code: r.status, status: json.status, requestId: r.headers.get("x-request-id"),
+      replayed: r.headers.get("idempotent-replayed"),
+    };
   } catch (e) {
     return { blocked: e.name + ": " + e.message };
   }
@@ -45,7 +51,8 @@ async function call(method, path, body) {
   });
   const results = {
     "clients.update": await call("PUT", "/api/v1/clients/update", update),
-    "entities.create": await call("POST", "/api/v1/entities/create", create),
+    "entities.create": await call("POST", "/api/v1/entities/create", create, "browser-create-1"),
+    "entities.create retried": await call("POST", "/api/v1/entities/create", create, "browser-create-1"),
   };
   document.getElementById("result").textContent = JSON.stringify(results);
 })();
@@ -128,6 +135,10 @@ try {
     expect(`${route} from ${pageOrigin} answered 200 action-successful`, r.code === 200 && r.status === "action-successful", JSON.stringify(r));
     expect(`${route}: the page reads x-request-id (exposed)`, typeof r.requestId === "string" && r.requestId.length > 0, JSON.stringify(r));
   }
+  const retried = results["entities.create retried"];
+  expect("entities.create retried with its Idempotency-Key: the page reads idempotent-replayed (exposed)",
+    retried.code === 200 && retried.replayed === "true" && retried.requestId === results["entities.create"].requestId,
+    JSON.stringify(retried));
 
   // Only http://localhost:* admitted: the browser refuses the page's calls.
   const refused = await startServe(["--cors-origin", "http://localhost:*"]);

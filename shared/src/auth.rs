@@ -16,8 +16,13 @@ pub const TOUCH_INTERVAL: Duration = Duration::minutes(1);
 
 /// Tokens are stored and looked up only as their SHA-256, in lowercase hex.
 pub fn token_hash(token: &str) -> String {
+    sha256_hex(token.as_bytes())
+}
+
+/// The SHA-256 of `bytes`, in lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let digest = Sha256::digest(token.as_bytes());
+    let digest = Sha256::digest(bytes);
     let mut hex = String::with_capacity(64);
     for byte in digest {
         hex.push(char::from(HEX[usize::from(byte >> 4)]));
@@ -171,6 +176,24 @@ pub fn hash_password(password: &str) -> String {
 
 pub fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|hash| argon2().verify_password(password.as_bytes(), &hash).is_ok())
+}
+
+/// [`hash_password`] off the async threads (Argon2 takes tens of milliseconds and 19 MiB).
+pub async fn hash_password_off_thread(password: String) -> String {
+    blocking(move || hash_password(&password)).await
+}
+
+/// [`verify_password`] off the async threads.
+pub async fn verify_password_off_thread(password: String, phc: String) -> bool {
+    blocking(move || verify_password(&password, &phc)).await
+}
+
+/// Runs `f` on tokio's blocking threads; a panic in it resumes here.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(v) => v,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
 }
 
 #[cfg(test)]

@@ -61,6 +61,11 @@ impl ClientField {
         shown && (staff || !STAFF_READ.contains(&self.name))
     }
 
+    /// A password param: taken exactly, and never stored or logged as sent.
+    pub fn is_secret(&self) -> bool {
+        self.written.is_some_and(|w| matches!(w.kind, Kind::Secret { .. }))
+    }
+
     pub fn denied_to_clients(&self) -> bool {
         self.written.is_some_and(|w| w.writers == Writers::Staff)
     }

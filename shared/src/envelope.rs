@@ -25,10 +25,12 @@ pub enum Status {
     RouteNotFound,
     ServiceNotFound,
     IdentifyRequestError,
+    IdempotencyKeyReused,
+    RequestInProgress,
 }
 
 impl Status {
-    pub const ALL: [Status; 16] = [
+    pub const ALL: [Status; 18] = [
         Status::ActionSuccessful,
         Status::InvalidToken,
         Status::SessionExpired,
@@ -45,6 +47,8 @@ impl Status {
         Status::RouteNotFound,
         Status::ServiceNotFound,
         Status::IdentifyRequestError,
+        Status::IdempotencyKeyReused,
+        Status::RequestInProgress,
     ];
 
     pub fn slug(self) -> &'static str {
@@ -65,6 +69,8 @@ impl Status {
             Status::RouteNotFound => "route-not-found",
             Status::ServiceNotFound => "service-not-found",
             Status::IdentifyRequestError => "identify-request-error",
+            Status::IdempotencyKeyReused => "idempotency-key-reused",
+            Status::RequestInProgress => "request-in-progress",
         }
     }
 
@@ -73,6 +79,8 @@ impl Status {
             Status::ActionSuccessful => 200,
             Status::InvalidToken | Status::SessionExpired | Status::ClientRequired => 401,
             Status::PermissionDenied => 403,
+            Status::RequestInProgress => 409,
+            Status::IdempotencyKeyReused => 422,
             Status::MissingParam
             | Status::InvalidParam
             | Status::InvalidContentType
@@ -105,6 +113,8 @@ impl Status {
             Status::RouteNotFound => "This route is not available.",
             Status::ServiceNotFound => "This route's service is not available.",
             Status::IdentifyRequestError => "The request could not be identified.",
+            Status::IdempotencyKeyReused => "This Idempotency-Key was already used for a request with other params.",
+            Status::RequestInProgress => "A request with this Idempotency-Key is still running; retry in a moment.",
             Status::PermissionDenied => {
                 return format!("Permission denied for param '{}'.", first_param.unwrap_or("token"))
             }
@@ -181,6 +191,9 @@ pub struct Envelope {
     pub application: Option<Value>,
     #[serde(skip)]
     pub retry_after: Option<u64>,
+    /// A stored answer sent again for a retried `Idempotency-Key`: the `idempotent-replayed` header.
+    #[serde(skip)]
+    pub replayed: bool,
 }
 
 impl Envelope {
@@ -195,6 +208,7 @@ impl Envelope {
             session: None,
             application: None,
             retry_after: outcome.retry_after,
+            replayed: false,
         }
     }
 
@@ -224,6 +238,9 @@ impl Envelope {
         if let Some(seconds) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
+        if self.replayed {
+            headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+        }
         response
     }
 }
@@ -233,11 +250,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn catalogue_has_sixteen_distinct_slugs() {
+    fn catalogue_has_eighteen_distinct_slugs() {
         let mut slugs: Vec<_> = Status::ALL.iter().map(|s| s.slug()).collect();
         slugs.sort();
         slugs.dedup();
-        assert_eq!(slugs.len(), 16);
+        assert_eq!(slugs.len(), 18);
         for s in Status::ALL {
             assert_eq!(Status::from_slug(s.slug()), Some(s));
         }

@@ -10,6 +10,7 @@ pub mod envelope;
 pub mod error;
 pub mod fixture;
 pub mod https;
+pub mod idempotency;
 pub mod model;
 pub mod notify;
 pub mod params;

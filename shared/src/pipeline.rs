@@ -1,5 +1,5 @@
-//! The one pass every request takes (stages 1–10 of docs/api.md#stages), then the route's own
-//! handler.
+//! The one pass every request takes (stages 1–10 and 10a of docs/api.md#stages), then the
+//! route's own handler.
 //!
 //! Every outcome, a panic included, becomes the JSON envelope: nothing here returns `Err`.
 
@@ -19,6 +19,7 @@ use crate::auth::{authenticate, AuthFailure, Caller};
 use crate::clock::{Clock, SystemClock};
 use crate::envelope::{Envelope, Outcome, Status};
 use crate::error::{RouteError, RouteResult};
+use crate::idempotency::{self, KeyedRequest};
 use crate::notify::{Email, Notifier, NotifyError};
 use crate::registry::RegistryCache;
 use crate::request::{check_body_size, check_content_type, decode_params, MAX_BODY_BYTES};
@@ -93,6 +94,9 @@ pub struct Context<'a> {
 /// a saved change is answered `mandrill-email-failed`, never `application-crash`.
 pub const NOTIFY_DEADLINE: Duration = Duration::from_secs(3);
 const ANSWER_RESERVE: Duration = Duration::from_millis(500);
+/// A keyed request's record is written before this much is left of the deadline, whose passing
+/// would answer `application-crash` instead.
+const FINISH_MARGIN: Duration = Duration::from_millis(100);
 
 impl Context<'_> {
     /// Stage 19: sends every email of the request at once, after the write, under one deadline.
@@ -177,14 +181,8 @@ pub async fn handle(deps: &Deps, route: RouteId, handler: RouteFn, req: Request)
     let run = telemetry::counting(counts.clone(), run);
     let envelope = match tokio::time::timeout(REQUEST_DEADLINE, run).await {
         Ok(Ok(envelope)) => envelope,
-        Ok(Err(_panic)) => {
-            tracing::error!(request_id = %id, route = route.name(), "handler panicked");
-            crashed(&id, caller.as_ref())
-        }
-        Err(_elapsed) => {
-            tracing::error!(request_id = %id, route = route.name(), "request deadline passed");
-            crashed(&id, caller.as_ref())
-        }
+        Ok(Err(_panic)) => crashed(cut_short(&id, route, "handler panicked"), &id, caller.as_ref()),
+        Err(_elapsed) => crashed(cut_short(&id, route, "request deadline passed"), &id, caller.as_ref()),
     };
     let caller = caller.as_ref().map(|(c, _)| c);
     let record = RequestRecord {
@@ -233,19 +231,53 @@ async fn run(
     // Kept where `handle` sees it too: a panic or the deadline still answers with the caller.
     let (caller, objects) = &*caller_out.insert((caller, objects));
     let ctx = Context { deps, route, caller, body: &body, request_id: id, now, deadline };
-    let outcome = match handler(ctx).await {
-        Ok(data) => Outcome::success(data),
-        Err(e) => e.into_outcome(route, id),
+    let mut envelope = match idempotency::requested_key(req.headers()) {
+        Err(refused) => Envelope::new(refused, id),
+        Ok(None) => Envelope::new(outcome_of(handler(ctx).await, route, id), id),
+        Ok(Some(key)) => run_once(&KeyedRequest::new(&ctx, key), ctx, handler).await,
     };
-    let mut envelope = Envelope::new(outcome, id);
     objects.attach(&mut envelope);
     envelope
 }
 
+fn outcome_of(result: RouteResult, route: RouteId, id: &str) -> Outcome {
+    match result {
+        Ok(data) => Outcome::success(data),
+        Err(e) => e.into_outcome(route, id),
+    }
+}
+
+/// Stage 10a onwards for a request with an `Idempotency-Key`: the handler runs only under a
+/// claim of the key, and inside a reserve of the deadline, so that even a panic or a timeout
+/// leaves time to keep its answer or release the key.
+async fn run_once(keyed: &KeyedRequest<'_>, ctx: Context<'_>, handler: RouteFn) -> Envelope {
+    let held = match keyed.claim().await {
+        Ok(held) => held,
+        Err(answer) => return answer,
+    };
+    let (route, id, deadline) = (ctx.route, ctx.request_id, ctx.deadline);
+    let handler_deadline = deadline - idempotency::RECORD_RESERVE;
+    let run = AssertUnwindSafe(handler(Context { deadline: handler_deadline, ..ctx })).catch_unwind();
+    let outcome = match tokio::time::timeout_at(handler_deadline.into(), run).await {
+        Ok(Ok(result)) => outcome_of(result, route, id),
+        Ok(Err(_panic)) => cut_short(id, route, "handler panicked"),
+        Err(_elapsed) => cut_short(id, route, "request deadline passed"),
+    };
+    let envelope = Envelope::new(outcome, id);
+    keyed.finish(held, &envelope, deadline - FINISH_MARGIN).await;
+    envelope
+}
+
+/// A run ended by a panic or the deadline: logged, answered `application-crash`.
+fn cut_short(id: &str, route: RouteId, why: &'static str) -> Outcome {
+    tracing::error!(request_id = %id, route = route.name(), "{why}");
+    Outcome::status(Status::ApplicationCrash)
+}
+
 /// `application-crash` for a panic or the deadline; once the caller is known, the answer still
 /// carries its `session` or `application` object (docs/api.md#envelope).
-fn crashed(id: &str, caller: Option<&(Caller, CallerObjects)>) -> Envelope {
-    let mut envelope = Envelope::new(Outcome::status(Status::ApplicationCrash), id);
+fn crashed(crash: Outcome, id: &str, caller: Option<&(Caller, CallerObjects)>) -> Envelope {
+    let mut envelope = Envelope::new(crash, id);
     if let Some((_, objects)) = caller {
         objects.attach(&mut envelope);
     }

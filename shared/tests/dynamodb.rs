@@ -1,5 +1,6 @@
 //! The DynamoDB store against the local emulator: registry and kill switch, the key layout's
-//! guards and TTLs, re-seeding, and what requests answer when the store goes away.
+//! guards and TTLs (idempotency keys too), re-seeding, and what requests answer when the store
+//! goes away.
 
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::SeqCst;
@@ -80,6 +81,41 @@ async fn sessions_carry_a_ttl_thirty_days_past_expiry_and_touch_moves_it() {
     let new_ttl =
         (NOW + time::Duration::minutes(10) + time::Duration::hours(72) + time::Duration::days(30)).unix_timestamp();
     assert_eq!(touched[keys::TTL_ATTRIBUTE], AttributeValue::N(new_ttl.to_string()));
+}
+
+/// An idempotency key's item carries the TTL of the instant it stops counting: its claim's
+/// expiry while in progress, 24 hours after the request once it holds the answer.
+#[tokio::test]
+async fn idempotency_key_items_carry_a_ttl_at_their_expiry() {
+    use shared::store::{Claim, KeyClaim, KeyScope, StoredAnswer};
+    let app = TestApp::dynamodb().await;
+    let store = dynamo(&app);
+    let caller = shared::auth::Caller::Application(match store.token(&token_hash("demo-app-token")).await.unwrap() {
+        Some(shared::store::TokenOwner::Application(a)) => a,
+        other => panic!("{other:?}"),
+    });
+    let scope = KeyScope::new(RouteId::EntitiesCreate, &caller, "ttl#key with # in it");
+    let claim = KeyClaim { id: "c1".into(), at: NOW, expires_at: NOW + time::Duration::seconds(10) };
+    assert_eq!(store.claim_key(&scope, &claim).await.unwrap(), Claim::Ours);
+    let ttl_of = |item: keys::Key| item[keys::TTL_ATTRIBUTE].clone();
+    let epoch = |t: time::OffsetDateTime| AttributeValue::N(t.unix_timestamp().to_string());
+    assert_eq!(ttl_of(raw_item(store, keys::request_key(&scope)).await.unwrap()), epoch(claim.expires_at));
+    let kept_until = NOW + time::Duration::hours(24);
+    let answer = StoredAnswer {
+        fingerprint: "f".into(),
+        status: "action-successful".into(),
+        http_code: 200,
+        body: "{}".into(),
+        expires_at: kept_until,
+    };
+    assert!(!store.complete_key(&scope, "not-ours", &answer).await.unwrap(), "only the claim completes");
+    assert!(store.complete_key(&scope, "c1", &answer).await.unwrap());
+    assert_eq!(ttl_of(raw_item(store, keys::request_key(&scope)).await.unwrap()), epoch(kept_until));
+    let later = KeyClaim { id: "c2".into(), at: kept_until - time::Duration::seconds(1), expires_at: kept_until };
+    assert_eq!(
+        store.claim_key(&scope, &later).await.unwrap(),
+        Claim::Held(shared::store::KeyRecord::Completed(answer))
+    );
 }
 
 fn dynamo(app: &TestApp) -> &DynamoStore {

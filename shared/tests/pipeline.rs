@@ -1,4 +1,5 @@
-//! Stages 1–10 of docs/api.md#stages, through the shared pipeline with a stand-in route handler.
+//! Stages 1–10 and 10a of docs/api.md#stages, through the shared pipeline with a stand-in route
+//! handler.
 
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
@@ -409,4 +410,50 @@ async fn after_authentication_every_answer_carries_the_callers_object() {
             assert!(r.body.get(absent).is_none(), "{status} for {token}: no `{absent}`: {}", r.body);
         }
     }
+}
+
+/// Never answers: a request that runs into the deadline.
+fn hangs(_ctx: Context<'_>) -> BoxFuture<'_, RouteResult> {
+    futures_util::future::pending().boxed()
+}
+
+fn keyed(mut req: Request, key: &str) -> Request {
+    req.headers_mut().insert("idempotency-key", key.parse().unwrap());
+    req
+}
+
+/// With an `Idempotency-Key` (stage 10a), a route that wrote is not run again: its answer is;
+/// a route that crashed, panicked or ran out of time released the key, so the next request
+/// with it runs. The handler's deadline keeps a reserve for that release (this test waits the
+/// 7 s it takes).
+#[tokio::test]
+async fn a_keyed_request_runs_once_if_it_wrote_and_frees_its_key_if_it_crashed() {
+    let app = TestApp::memory().await;
+    let body = json!({"token": "demo-app-token"});
+    let run = |route: shared::pipeline::RouteFn, key: &str| {
+        let req = keyed(create_request(&body), key);
+        let deps = &app.deps;
+        async move { Reply::from_response(handle(deps, RouteId::EntitiesCreate, route, req).await) }
+    };
+    let saved = run(email_fails, "saved").await;
+    assert_eq!(saved.status(), "mandrill-email-failed");
+    let again = run(echo, "saved").await;
+    assert_eq!((again.status(), &again.body), ("mandrill-email-failed", &saved.body), "not run again");
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+
+    for (route, key) in [(panics as shared::pipeline::RouteFn, "panicked"), (fails_in_the_store, "crashed")] {
+        let r = run(route, key).await;
+        assert_eq!(r.status(), "application-crash");
+        assert!(r.body["application"].is_object(), "{}", r.body);
+        let next = run(echo, key).await;
+        assert_eq!((next.status(), &next.body["data"]["caller"]), ("action-successful", &json!(1)), "{key}");
+    }
+
+    let started = std::time::Instant::now();
+    let r = run(hangs, "timed-out").await;
+    assert_eq!(r.status(), "application-crash");
+    let took = started.elapsed();
+    let handler_deadline = shared::pipeline::REQUEST_DEADLINE - shared::idempotency::RECORD_RESERVE;
+    assert!(took >= handler_deadline && took < shared::pipeline::REQUEST_DEADLINE, "{took:?}");
+    assert_eq!(run(echo, "timed-out").await.status(), "action-successful", "the key was released in time");
 }

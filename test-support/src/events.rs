@@ -5,6 +5,13 @@ use shared::pipeline::Deps;
 
 use crate::{repo_root, Reply, TestApp};
 
+/// Whether sending `request` again must replay its answer: it carries an `Idempotency-Key` and
+/// answered with a status that wrote.
+pub fn replays(request: &Request, status: shared::Status) -> bool {
+    request.headers().contains_key(shared::idempotency::HEADER)
+        && matches!(status, shared::Status::ActionSuccessful | shared::Status::MandrillEmailFailed)
+}
+
 /// An API Gateway HTTP API v2 event from `events/`, as `lambda_http` parses it in Lambda.
 pub fn event(name: &str) -> Request {
     let path = repo_root().join("events").join(name);
@@ -24,7 +31,8 @@ pub fn events_with_prefix(prefix: &str) -> Vec<String> {
 }
 
 /// Runs every `events/<prefix>.*.json` through `handle`, each on a fresh demo app, and checks
-/// the status named in the file name, its HTTP code and the echoed request id.
+/// the status named in the file name, its HTTP code and the echoed request id. An event with an
+/// `Idempotency-Key` that wrote is sent again and must be replayed.
 pub async fn check_events<F>(prefix: &str, handle: F) -> usize
 where
     F: for<'a> Fn(&'a Deps, Request) -> futures_util::future::BoxFuture<'a, Response<Body>>,
@@ -41,6 +49,11 @@ where
         let event_id = format!("evt-{}", name.trim_end_matches(".json").replace('.', "-"));
         assert_eq!(reply.body["request_id"], event_id.as_str(), "{name}");
         assert_eq!(reply.headers["x-request-id"], event_id.as_str(), "{name}");
+        if replays(&event(name), status) {
+            let again = Reply::from_response(handle(&app.deps, event(name)).await);
+            assert_eq!(again.headers.get("idempotent-replayed").map(|v| v.as_bytes()), Some(&b"true"[..]), "{name}");
+            assert_eq!((again.code, &again.body), (reply.code, &reply.body), "{name}: the first answer, replayed");
+        }
     }
     names.len()
 }

@@ -22,6 +22,8 @@ pub struct FaultyStore {
     pub panic_on_client_read: std::sync::atomic::AtomicBool,
     /// Where `update_client` fails, if it does.
     pub update_fault: std::sync::Mutex<Option<FaultPoint>>,
+    /// A request's answer cannot be kept under its idempotency key.
+    pub answers_down: std::sync::atomic::AtomicBool,
 }
 
 impl FaultyStore {
@@ -90,6 +92,21 @@ impl Store for FaultyStore {
     }
     async fn put_registry_record(&self, k: RecordKind, r: &RegistryRecord, only_if_missing: bool) -> StoreResult<bool> {
         self.inner.put_registry_record(k, r, only_if_missing).await
+    }
+    async fn claim_key(&self, key: &KeyScope, claim: &KeyClaim) -> StoreResult<Claim> {
+        self.data()?;
+        self.inner.claim_key(key, claim).await
+    }
+    async fn complete_key(&self, key: &KeyScope, claim_id: &str, answer: &StoredAnswer) -> StoreResult<bool> {
+        self.data()?;
+        if self.answers_down.load(SeqCst) {
+            return Err(StoreError::Unavailable("injected fault while keeping the answer".into()));
+        }
+        self.inner.complete_key(key, claim_id, answer).await
+    }
+    async fn release_key(&self, key: &KeyScope, claim_id: &str, now: OffsetDateTime) -> StoreResult<()> {
+        self.data()?;
+        self.inner.release_key(key, claim_id, now).await
     }
     async fn load_fixture(&self, f: &Fixture, mode: shared::store::seed::SeedMode) -> StoreResult<()> {
         self.inner.load_fixture(f, mode).await

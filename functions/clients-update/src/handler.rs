@@ -3,7 +3,7 @@
 
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
-use shared::auth::{hash_password, verify_password, Caller};
+use shared::auth::{hash_password_off_thread, verify_password_off_thread, Caller};
 use shared::client_fields::{self, ClientField};
 use shared::error::{NOT_THE_CURRENT_PASSWORD, NO_SUCH_CLIENT};
 use shared::model::{Client, User};
@@ -151,8 +151,7 @@ async fn password_change(
     };
     let own_user = ctx.caller.user().is_some_and(|u| u.id == user.id);
     let checked_hash = if own_user { Some(check_current_password(ctx, params, &user).await?) } else { None };
-    let new_password = new_password.to_string();
-    let password_hash = blocking(move || hash_password(&new_password)).await;
+    let password_hash = hash_password_off_thread(new_password.to_string()).await;
     let keep_session = match ctx.caller {
         Caller::Session { session, .. } if own_user => Some(session.token_hash.clone()),
         _ => None,
@@ -176,19 +175,11 @@ async fn check_current_password(ctx: &Context<'_>, params: &Params, user: &User)
         return Err(RouteError::Refused(Outcome { retry_after: Some(retry_after), ..outcome }));
     }
     let stored = user.password_hash.clone().unwrap_or_default();
-    let (current, phc) = (current.to_string(), stored.clone());
-    if !blocking(move || verify_password(&current, &phc)).await {
+    if !verify_password_off_thread(current.to_string(), stored.clone()).await {
         return Err(RouteError::param(Status::InvalidParam, "current_password", NOT_THE_CURRENT_PASSWORD));
     }
     ctx.deps.store.clear_password_attempts(user.id).await?;
     Ok(stored)
-}
-
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    match tokio::task::spawn_blocking(f).await {
-        Ok(v) => v,
-        Err(e) => std::panic::resume_unwind(e.into_panic()),
-    }
 }
 
 /// The client in `view`; the branding view reads the client's entity.

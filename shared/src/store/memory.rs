@@ -7,6 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+use super::idempotency::expired;
 use super::seed::{self, Record, SeedMode};
 use super::*;
 use crate::model::{Integration, Revocation};
@@ -26,6 +27,8 @@ struct State {
     services: BTreeMap<String, RegistryRecord>,
     /// Each user's open window of own-password checks: when it opened, how many it counted.
     password_attempts: HashMap<u64, (OffsetDateTime, u64)>,
+    /// Idempotency keys by scope: a claim (its id and record) or a completed answer.
+    request_keys: HashMap<KeyScope, (Option<String>, KeyRecord)>,
 }
 
 impl State {
@@ -225,6 +228,35 @@ impl Store for MemoryStore {
         }
         records.insert(record.name.clone(), record.clone());
         Ok(true)
+    }
+
+    async fn claim_key(&self, key: &KeyScope, claim: &KeyClaim) -> StoreResult<Claim> {
+        let mut state = self.lock();
+        if let Some((_, record)) = state.request_keys.get(key).filter(|(_, r)| !expired(r.expires_at(), claim.at)) {
+            return Ok(Claim::Held(record.clone()));
+        }
+        let record = KeyRecord::InProgress { expires_at: claim.expires_at };
+        state.request_keys.insert(key.clone(), (Some(claim.id.clone()), record));
+        Ok(Claim::Ours)
+    }
+
+    async fn complete_key(&self, key: &KeyScope, claim_id: &str, answer: &StoredAnswer) -> StoreResult<bool> {
+        let mut state = self.lock();
+        match state.request_keys.get_mut(key) {
+            Some(entry) if entry.0.as_deref() == Some(claim_id) => {
+                *entry = (None, KeyRecord::Completed(answer.clone()));
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn release_key(&self, key: &KeyScope, claim_id: &str, _now: OffsetDateTime) -> StoreResult<()> {
+        let mut state = self.lock();
+        if state.request_keys.get(key).is_some_and(|(claim, _)| claim.as_deref() == Some(claim_id)) {
+            state.request_keys.remove(key);
+        }
+        Ok(())
     }
 
     async fn load_fixture(&self, fixture: &Fixture, mode: SeedMode) -> StoreResult<()> {

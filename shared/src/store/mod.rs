@@ -6,12 +6,14 @@
 
 mod attempts;
 pub mod dynamodb;
+pub mod idempotency;
 pub mod memory;
 pub mod seed;
 pub mod unique;
 
 pub(crate) use attempts::window_open;
 pub use attempts::{PasswordAttempt, PASSWORD_ATTEMPTS, PASSWORD_WINDOW};
+pub use idempotency::{Claim, KeyClaim, KeyRecord, KeyScope, StoredAnswer};
 pub use unique::{email_key, Guard};
 
 use async_trait::async_trait;
@@ -223,6 +225,15 @@ pub trait Store: Send + Sync {
         record: &RegistryRecord,
         only_if_missing: bool,
     ) -> StoreResult<bool>;
+
+    /// Claims `key` for one request, atomically: written unless a record that has not expired
+    /// at `claim.at` holds it, which is returned instead.
+    async fn claim_key(&self, key: &KeyScope, claim: &KeyClaim) -> StoreResult<Claim>;
+    /// Replaces the claim `claim_id` with the request's answer; `false` (nothing written) if the
+    /// key is no longer held by that claim.
+    async fn complete_key(&self, key: &KeyScope, claim_id: &str, answer: &StoredAnswer) -> StoreResult<bool>;
+    /// Frees the key from the claim `claim_id` (if it still holds it), as of `now`.
+    async fn release_key(&self, key: &KeyScope, claim_id: &str, now: OffsetDateTime) -> StoreResult<()>;
 
     /// Writes a checked fixture (docs/api.md#fixture-format); loading the same fixture twice is
     /// harmless.

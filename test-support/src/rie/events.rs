@@ -6,14 +6,16 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::{Function, HttpAnswer};
-use crate::{emulator, events_with_prefix, repo_root, seeded_table};
+use crate::events::replays;
+use crate::{emulator, event, events_with_prefix, repo_root, seeded_table};
 
 /// Runs `binary` (the function `function`) under the emulator and sends it every
 /// `events/<function>.*.json`, one after the other as a warm container gets them, checking the
 /// status the file name gives, the HTTP code, the envelope headers, the echoed request id, the
 /// request's JSON log line and its metrics line. With `store`, the function gets a freshly seeded DynamoDB Local
 /// table; afterwards the table is deleted and a request must answer `application-crash` (an
-/// envelope, never an invocation error) and log it. Returns the number of events.
+/// envelope, never an invocation error) and log it. An event with an `Idempotency-Key` that wrote
+/// is sent again and must be replayed. Returns the number of events.
 pub fn check_events_on_binary(function: &str, binary: &str, store: bool) -> usize {
     let rt = tokio::runtime::Runtime::new().expect("a tokio runtime");
     let table = store.then(|| rt.block_on(seeded_table()));
@@ -35,6 +37,11 @@ pub fn check_events_on_binary(function: &str, binary: &str, store: bool) -> usiz
         check_reply(&reply, name, expected, &request_id, &process);
         process.wait_for_log(&format!("for {name}"), |l| is_request_line(l, &request_id, expected));
         process.wait_for_log(&format!("metrics for {name}"), |l| is_metrics_line(l, &request_id, expected));
+        if replays(&event(name), shared::Status::from_slug(expected).expect("a status")) {
+            let again = process.invoke(&event_text(name));
+            assert_eq!(again.headers.get("idempotent-replayed").and_then(Value::as_str), Some("true"), "{name}");
+            assert_eq!((again.code, &again.body), (reply.code, &reply.body), "{name}: the first answer, replayed");
+        }
     }
 
     if let Some(table) = table {

@@ -40,6 +40,18 @@ fn handlers(c: &mut Criterion) {
             assert_eq!(resp.status(), 200);
         })
     });
+
+    // The same create with an Idempotency-Key of its own: the claim, the kept answer.
+    c.bench_function("entities_create/idempotency_key", |b| {
+        b.to_async(&rt).iter(|| async {
+            let i = n.fetch_add(1, Ordering::Relaxed);
+            let body = template.replace("bench-N", &format!("bench-{i}"));
+            let mut req = request(Method::POST, "/api/v1/entities/create", Some("application/json"), body);
+            req.headers_mut().insert("idempotency-key", format!("bench-key-{i}").parse().unwrap());
+            let resp = entities_create::handle(&app.deps, req).await;
+            assert_eq!(resp.status(), 200);
+        })
+    });
 }
 
 criterion_group!(benches, handlers);

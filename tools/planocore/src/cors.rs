@@ -9,9 +9,9 @@ use lambda_http::http::{HeaderMap, HeaderValue, Method, StatusCode};
 /// `AllowMethods` of template.yaml (tests/template.rs checks that they agree).
 pub const ALLOW_METHODS: &[&str] = &["PUT", "POST"];
 /// `AllowHeaders` of template.yaml: the request headers a browser may send.
-pub const ALLOW_HEADERS: &[&str] = &["content-type"];
+pub const ALLOW_HEADERS: &[&str] = &["content-type", "idempotency-key"];
 /// `ExposeHeaders` of template.yaml: the answer headers a page may read.
-pub const EXPOSE_HEADERS: &[&str] = &["x-request-id", "retry-after"];
+pub const EXPOSE_HEADERS: &[&str] = &["x-request-id", "retry-after", "idempotent-replayed"];
 /// `MaxAge` of template.yaml: how long a browser may reuse a preflight's answer.
 pub const MAX_AGE_SECONDS: u32 = 600;
 
@@ -191,13 +191,13 @@ mod tests {
             &default_policy(),
             "http://localhost:5173",
             "PUT",
-            &[("access-control-request-headers", "Content-Type")],
+            &[("access-control-request-headers", "Content-Type, Idempotency-Key")],
         );
         assert_eq!(p.status, StatusCode::NO_CONTENT);
         let get = |name: &str| p.headers.get(name).map(|v| v.to_str().unwrap().to_string());
         assert_eq!(get("access-control-allow-origin").as_deref(), Some("http://localhost:5173"));
         assert_eq!(get("access-control-allow-methods").as_deref(), Some("PUT,POST"));
-        assert_eq!(get("access-control-allow-headers").as_deref(), Some("content-type"));
+        assert_eq!(get("access-control-allow-headers").as_deref(), Some("content-type,idempotency-key"));
         assert_eq!(get("access-control-max-age").as_deref(), Some("600"));
         assert_eq!(get("vary").as_deref(), Some("origin"));
     }
@@ -234,12 +234,15 @@ mod tests {
     }
 
     #[test]
-    fn answers_to_an_allowed_origin_expose_the_request_id_and_retry_after() {
+    fn answers_to_an_allowed_origin_expose_the_request_id_retry_after_and_the_replay_flag() {
         let policy = default_policy();
         let mut answer = headers(&[("x-request-id", "r")]);
         policy.decorate(&headers(&[("origin", "http://127.0.0.1:9999")]), &mut answer);
         assert_eq!(answer.get("access-control-allow-origin").unwrap(), "http://127.0.0.1:9999");
-        assert_eq!(answer.get("access-control-expose-headers").unwrap(), "x-request-id,retry-after");
+        assert_eq!(
+            answer.get("access-control-expose-headers").unwrap(),
+            "x-request-id,retry-after,idempotent-replayed"
+        );
 
         let mut answer = HeaderMap::new();
         policy.decorate(&headers(&[("origin", "http://example.com")]), &mut answer);

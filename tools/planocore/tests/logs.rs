@@ -83,6 +83,18 @@ async fn every_status_logs_one_line_without_secrets() {
     for req in cases {
         send(Reply::from_response(route(&app, req).await));
     }
+    // An answer that could not be kept leaves its key in progress; a kept one refuses other params.
+    let keyed = |body: Value, key: &str| {
+        let mut req = create_req(body);
+        req.headers_mut().insert("idempotency-key", key.parse().unwrap());
+        req
+    };
+    faulty.answers_down.store(true, SeqCst);
+    send(Reply::from_response(route(&app, keyed(entity("held"), "held")).await));
+    faulty.answers_down.store(false, SeqCst);
+    send(Reply::from_response(route(&app, keyed(entity("held"), "held")).await));
+    send(Reply::from_response(route(&app, keyed(entity("kept"), "kept")).await));
+    send(Reply::from_response(route(&app, keyed(entity("other"), "kept")).await));
     fake.set_reply(FakeReply::ErrorBody);
     send(Reply::from_response(
         route(&app, update_req(json!({"token": employee, "id": 102, "email": "alan@moved.example"}))).await,

@@ -662,6 +662,9 @@ fn the_status_catalogue_has_every_status_with_its_http_code() {
     assert_eq!(documented, code);
 }
 
+/// The HTTP codes of the envelopes this project's code answers a route's request with.
+const ENVELOPE_CODES: [u16; 7] = [200, 400, 401, 403, 409, 422, 500];
+
 #[test]
 fn every_operation_lists_every_status_under_its_http_code() {
     let spec = spec();
@@ -669,8 +672,8 @@ fn every_operation_lists_every_status_under_its_http_code() {
         let responses = spec.operation(route)["responses"].as_object().expect("responses");
         let mut codes: Vec<u16> = responses.keys().map(|k| k.parse().expect("numeric response codes")).collect();
         codes.sort();
-        assert_eq!(codes, [200, 400, 401, 403, 413, 429, 500, 503, 504], "{}: response codes", route.name());
-        for code in [200, 400, 401, 403, 500] {
+        assert_eq!(codes, [200, 400, 401, 403, 409, 413, 422, 429, 500, 503, 504], "{}: response codes", route.name());
+        for code in ENVELOPE_CODES {
             let mut listed = Vec::new();
             status_slugs(&spec.response_schema(route, code), &mut listed);
             listed.sort();
@@ -725,10 +728,9 @@ fn check_headers(spec: &Spec, documented: &Value, response: &Response<Body>, con
     let content_type = response.headers()["content-type"].to_str().unwrap();
     assert_eq!(content_type.split(';').next().unwrap(), "application/json", "{context}");
     let headers = documented["headers"].as_object().unwrap_or_else(|| panic!("{context}: no headers documented"));
-    let mut required: Vec<&str> =
-        headers.iter().filter(|(_, h)| h["required"] == true).map(|(name, _)| name.as_str()).collect();
-    required.sort();
-    assert_eq!(required, ["cache-control", "x-content-type-options", "x-request-id"], "{context}");
+    for name in ["cache-control", "x-content-type-options", "x-request-id"] {
+        assert_eq!(headers[name]["required"], true, "{context}: {name}");
+    }
     for (name, header) in headers {
         let Some(sent) = response.headers().get(name) else {
             assert_ne!(header["required"], true, "{context}: {name} not sent");
@@ -748,7 +750,6 @@ fn every_envelope_the_code_builds_matches_its_response_and_no_other() {
     let fx = demo_fixture();
     let session = &fx.sessions[0];
     let user = fx.users.iter().find(|u| u.id == session.user_id).unwrap();
-    let codes = [200u16, 400, 401, 403, 500];
     for route in RouteId::ALL {
         for status in Status::ALL.into_iter().filter(|s| *s != Status::RouteNonExistent) {
             let outcome = match status {
@@ -758,6 +759,8 @@ fn every_envelope_the_code_builds_matches_its_response_and_no_other() {
                     status,
                     vec![ParamError::new("token", "why"), ParamError::new("address.city", "why")],
                 ),
+                Status::IdempotencyKeyReused => Outcome::param(status, "Idempotency-Key", "why"),
+                Status::RequestInProgress => Outcome { retry_after: Some(1), ..Outcome::status(status) },
                 _ => Outcome::status(status),
             };
             let mut envelope = Envelope::new(outcome, "c6af9ac6-7b61-11e6-9a41-93e8deadbeef");
@@ -770,7 +773,7 @@ fn every_envelope_the_code_builds_matches_its_response_and_no_other() {
             let body = body_of(&response);
             let context = format!("{} {} ({code})", route.name(), status.slug());
             assert!(spec.accepts(&spec.response_schema(route, code), &body), "{context}: {body}");
-            for other in codes.iter().filter(|c| **c != code) {
+            for other in ENVELOPE_CODES.iter().filter(|c| **c != code) {
                 assert!(!spec.accepts(&spec.response_schema(route, *other), &body), "{context} also fits {other}");
             }
             check_headers(&spec, &spec.response(route, code), &response, &context);
@@ -782,6 +785,14 @@ fn every_envelope_the_code_builds_matches_its_response_and_no_other() {
             let response = Envelope::new(locked, "r0").into_response();
             assert!(response.headers().contains_key("retry-after"));
             check_headers(&spec, &spec.response(route, 400), &response, "clients.update locked");
+        }
+        // A replayed answer (`Idempotency-Key`): its 200 or 500 documents `idempotent-replayed`.
+        for (status, code) in [(Status::ActionSuccessful, 200), (Status::MandrillEmailFailed, 500)] {
+            let mut replayed = Envelope::new(Outcome { data: record(route, &fx), ..Outcome::status(status) }, "r5");
+            replayed.replayed = true;
+            let response = replayed.into_response();
+            assert_eq!(response.headers()["idempotent-replayed"], "true");
+            check_headers(&spec, &spec.response(route, code), &response, "replayed");
         }
         // The caller's object after authentication: `session` or `application`, on any status.
         let mut with_session = Envelope::new(Outcome::success(record(route, &fx)), "r1");
@@ -897,5 +908,42 @@ fn every_view_the_code_renders_matches_its_view_schema_and_no_other() {
     for app in &fx.applications {
         let rendered = views::application_view(app);
         assert!(spec.accepts(&app_schema, &rendered), "{rendered}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Headers a request may send.
+
+#[test]
+fn both_operations_take_the_idempotency_key_header_as_the_code_reads_it() {
+    use lambda_http::http::{HeaderMap, HeaderValue};
+    let spec = spec();
+    for route in RouteId::ALL {
+        let parameters = spec.resolve(&spec.operation(route)["parameters"]);
+        let [header] = parameters.as_array().expect("parameters").as_slice() else {
+            panic!("{}: one parameter, the header", route.name())
+        };
+        assert_eq!(
+            (&header["name"], &header["in"], &header["required"]),
+            (&json!("Idempotency-Key"), &json!("header"), &json!(false))
+        );
+        let long = "k".repeat(255);
+        let too_long = "k".repeat(256);
+        for key in [
+            "a",
+            "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+            "~!#$%&'*+.^_`|",
+            &long,
+            "",
+            &too_long,
+            "two words",
+            " a",
+            "tab\there",
+        ] {
+            let mut headers = HeaderMap::new();
+            headers.insert(shared::idempotency::HEADER, HeaderValue::from_str(key).unwrap());
+            let code = shared::idempotency::requested_key(&headers).is_ok();
+            assert_eq!(spec.accepts(&header["schema"], &json!(key)), code, "{}: {key:?}", route.name());
+        }
     }
 }

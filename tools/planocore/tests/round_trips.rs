@@ -73,6 +73,35 @@ async fn each_request_kind_stays_within_its_dynamodb_budget() {
     );
 }
 
+/// With an `Idempotency-Key`: one conditional write to claim the key and one to keep the answer
+/// (or release the key); a retry is the claim alone, which returns the kept answer. Without
+/// the key (above) neither call is made.
+#[tokio::test]
+async fn an_idempotency_key_costs_two_writes_and_a_retry_one() {
+    let (app, rec) = app().await;
+    let keyed = |mut req: Request, key: &str| {
+        req.headers_mut().insert("idempotency-key", key.parse().unwrap());
+        req
+    };
+    let first = calls(&app, &rec, keyed(create("demo-app-token", "keyed"), "k1")).await;
+    assert_eq!(
+        first,
+        ["GetItem", "UpdateItem", "UpdateItem", "TransactWriteItems[ConditionCheck,Put,Put,Put]", "UpdateItem"],
+        "token, claim, id counter, create, the answer kept"
+    );
+    let reply =
+        Reply::from_response(planocore::handle(&app.deps, keyed(create("demo-app-token", "keyed"), "k1")).await);
+    assert_eq!(reply.headers["idempotent-replayed"], "true");
+    assert_eq!(rec.take(), ["GetItem", "UpdateItem"], "token, then the claim that finds the answer");
+    let taken = keyed(create("demo-app-token", "keyed"), "k2");
+    assert_eq!(Reply::from_response(planocore::handle(&app.deps, taken).await).status(), "invalid-param");
+    assert_eq!(
+        rec.take(),
+        ["GetItem", "UpdateItem", "UpdateItem", "TransactWriteItems[ConditionCheck,Put,Put,Put]", "UpdateItem"],
+        "a refused create: the key released"
+    );
+}
+
 #[tokio::test]
 async fn the_registry_costs_nothing_while_cached_and_one_query_when_not() {
     let (mut app, rec) = app().await;

@@ -185,7 +185,7 @@ fn preflight(addr: &str, origin: &str, method: &str) -> HttpReply {
     let headers = [
         ("origin", origin),
         ("access-control-request-method", method),
-        ("access-control-request-headers", "content-type"),
+        ("access-control-request-headers", "content-type, idempotency-key"),
     ];
     http_with(addr, "OPTIONS", "/api/v1/clients/update", None, &headers, b"")
 }
@@ -198,15 +198,21 @@ fn a_browser_on_localhost_gets_its_preflight_answered_and_the_request_id_exposed
     assert_eq!(r.header("access-control-allow-origin"), Some("http://localhost:5173"));
     assert_eq!(r.header("access-control-allow-methods"), Some("PUT,POST"));
 
+    // The header reaches the handler: the retry is the first answer, replayed.
     let body = b64(r#"{"token":"demo-employee-token","id":100,"phone":"303-555-0100"}"#);
-    let origin = [("origin", "http://127.0.0.1:8080")];
-    let r =
-        http_with(&server.addr, "PUT", "/api/v1/clients/update", Some("application/json"), &origin, body.as_bytes());
+    let headers = [("origin", "http://127.0.0.1:8080"), ("idempotency-key", "serve-retry-1")];
+    let put = || {
+        http_with(&server.addr, "PUT", "/api/v1/clients/update", Some("application/json"), &headers, body.as_bytes())
+    };
+    let (r, retry) = (put(), put());
     assert_eq!(r.body["status"], "action-successful", "{}", r.body);
     assert_eq!(r.header("access-control-allow-origin"), Some("http://127.0.0.1:8080"));
-    assert_eq!(r.header("access-control-expose-headers"), Some("x-request-id,retry-after"));
+    assert_eq!(r.header("access-control-expose-headers"), Some("x-request-id,retry-after,idempotent-replayed"));
+    assert_eq!((r.header("idempotent-replayed"), retry.header("idempotent-replayed")), (None, Some("true")));
+    assert_eq!(retry.body, r.body);
 
     // Without Access-Control-Request-Method it is no preflight: the route fallback answers.
+    let origin = [("origin", "http://127.0.0.1:8080")];
     let r = http_with(&server.addr, "OPTIONS", "/api/v1/clients/update", None, &origin, b"");
     assert_eq!((r.code, r.body["status"].as_str()), (500, Some("route-non-existent")));
 }

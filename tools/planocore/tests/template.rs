@@ -159,7 +159,21 @@ async fn update(app: &TestApp, body: Json) -> Reply {
 }
 
 async fn create(app: &TestApp, body: Json) -> Reply {
-    let req = request(Method::POST, RouteId::EntitiesCreate.path(), Some("application/json"), body.to_string());
+    create_keyed(app, body, None).await
+}
+
+/// With an `Idempotency-Key`, whose record adds its own calls.
+async fn update_keyed(app: &TestApp, body: Json, key: &str) -> Reply {
+    let mut req = request(Method::PUT, RouteId::ClientsUpdate.path(), Some("application/json"), base64(&body));
+    req.headers_mut().insert("idempotency-key", key.parse().unwrap());
+    Reply::from_response(clients_update::handle(&app.deps, req).await)
+}
+
+async fn create_keyed(app: &TestApp, body: Json, key: Option<&str>) -> Reply {
+    let mut req = request(Method::POST, RouteId::EntitiesCreate.path(), Some("application/json"), body.to_string());
+    if let Some(key) = key {
+        req.headers_mut().insert("idempotency-key", key.parse().unwrap());
+    }
     Reply::from_response(entities_create::handle(&app.deps, req).await)
 }
 
@@ -196,6 +210,13 @@ async fn clients_update_may_do_exactly_what_it_does() {
         "the session touch and the update: {touched:?}"
     );
     calls.extend(touched);
+    // An Idempotency-Key: claimed and answered, claimed and released (updates).
+    let r =
+        update_keyed(&app, json!({"token": "demo-employee-token", "id": 100, "phone": "303-555-0113"}), "iam-1").await;
+    assert_eq!(r.status(), "action-successful", "{}", r.body);
+    let r = update_keyed(&app, json!({"token": "demo-employee-token", "id": 999}), "iam-2").await;
+    assert_eq!(r.status(), "invalid-param", "{}", r.body);
+    calls.extend(recorder.take());
 
     for expected in ["DeleteItem", "TransactWriteItems[Update,Put,Delete]", "TransactWriteItems[Update,Update]"] {
         assert!(calls.iter().any(|c| c == expected), "{expected} was not exercised: {calls:?}");
@@ -223,6 +244,11 @@ async fn entities_create_may_do_exactly_what_it_does() {
     )
     .await;
     assert_eq!(r.status(), "action-successful", "{}", r.body);
+    // An Idempotency-Key: claimed and answered, then claimed and released (updates).
+    let three = json!({"token": "demo-app-token", "integration_id": 7, "entity_slug": "iam-three",
+                       "email": "three@iam.example", "name": "Three", "address": address, "active": true});
+    assert_eq!(create_keyed(&app, three.clone(), Some("iam-3")).await.status(), "action-successful");
+    assert_eq!(create_keyed(&app, three, Some("iam-4")).await.status(), "invalid-param");
     let calls = recorder.take();
     assert!(calls.iter().any(|c| c == "TransactWriteItems[ConditionCheck,Put,Put,Put]"), "{calls:?}");
     assert_eq!(dynamodb_allowed(&template(), "EntitiesCreateFunction"), needed_by(&calls), "calls: {calls:?}");

@@ -4,17 +4,13 @@
 use aws_sdk_dynamodb::types::ReturnValue;
 use time::OffsetDateTime;
 
-use super::item::{condition_failed, n, unavailable, ItemExt};
+use super::item::{condition_failed, epoch, instant, n, unavailable, ItemExt};
 use super::keys;
 use super::DynamoStore;
 use crate::store::{PasswordAttempt, StoreError, StoreResult, PASSWORD_WINDOW};
 
 const COUNT: &str = "attempts";
 const OPENED: &str = "window_opened";
-
-fn epoch(t: OffsetDateTime) -> u64 {
-    u64::try_from(t.unix_timestamp()).unwrap_or(0)
-}
 
 /// Counts one check: opens a window if none is open, else adds one to the open window's count.
 pub async fn begin(store: &DynamoStore, user_id: u64, now: OffsetDateTime) -> StoreResult<PasswordAttempt> {
@@ -65,8 +61,7 @@ pub async fn begin(store: &DynamoStore, user_id: u64, now: OffsetDateTime) -> St
         let (Some(count), Some(opened)) = (number(COUNT), number(OPENED)) else {
             return Err(StoreError::Corrupt("a password-attempts item without its count or window".into()));
         };
-        let opened = OffsetDateTime::from_unix_timestamp(opened).map_err(|e| StoreError::Corrupt(Box::new(e)))?;
-        return Ok(PasswordAttempt::nth(u64::try_from(count).unwrap_or(0), opened));
+        return Ok(PasswordAttempt::nth(u64::try_from(count).unwrap_or(0), instant(opened)?));
     }
     Err(StoreError::Unavailable("the password-attempts window kept changing".into()))
 }

@@ -5,6 +5,7 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use time::OffsetDateTime;
 
 use super::keys::Key;
 use crate::store::{StoreError, StoreResult};
@@ -40,6 +41,16 @@ pub fn s(v: impl Into<String>) -> AttributeValue {
 
 pub fn n(v: u64) -> AttributeValue {
     AttributeValue::N(v.to_string())
+}
+
+/// An instant as epoch seconds (the unit of the table's TTL attribute).
+pub fn epoch(t: OffsetDateTime) -> u64 {
+    u64::try_from(t.unix_timestamp()).unwrap_or(0)
+}
+
+/// Epoch seconds read back as an instant.
+pub fn instant(seconds: i64) -> StoreResult<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp(seconds).map_err(corrupt)
 }
 
 /// Typed reads of one attribute of an item; a missing or differently typed attribute is `None`.

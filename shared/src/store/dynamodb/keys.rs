@@ -14,19 +14,21 @@
 //! | integration        | `INTEGRATION#<id>`       | `INTEGRATION`        |                          |
 //! | id counter         | `COUNTER#<kind>`         | `COUNTER`            |                          |
 //! | registry record    | `REGISTRY`               | `ROUTE#<n>` / `SERVICE#<n>` |                   |
+//! | idempotency key    | `REQUEST_KEY#<route>#<caller kind>#<id>#<key>` | `REQUEST_KEY` |      |
 //!
 //! Sessions and applications share the `TOKEN#` key so that a token is one read. The GSI
 //! lists a user's sessions (for operators: revocation is the user item's `revocation`, read at
 //! authentication). Session items carry `expires_ttl` (epoch seconds, 30 days past expiry) for
 //! the table's TTL; expiry itself is decided in code. A user's count of own-password checks
-//! carries `expires_ttl` at the end of its window.
+//! carries `expires_ttl` at the end of its window; an idempotency key's record, at the instant
+//! it stops counting (a claim's expiry, or 24 hours after its answer).
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::store::unique::{email_key, Guard, GuardKind};
-use crate::store::RecordKind;
+use crate::store::{KeyScope, RecordKind};
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
@@ -95,6 +97,10 @@ pub fn integration(id: u64) -> Key {
 
 pub fn entity_counter() -> Key {
     key("COUNTER#entity".to_string(), "COUNTER")
+}
+
+pub fn request_key(scope: &KeyScope) -> Key {
+    key(format!("REQUEST_KEY#{}", scope.id()), "REQUEST_KEY")
 }
 
 pub const REGISTRY_PK: &str = "REGISTRY";

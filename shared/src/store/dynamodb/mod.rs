@@ -14,6 +14,7 @@
 //! | `client_expressions`   | a client update's `SET` expression and its conditions                |
 //! | `clients`              | client updates, in place or in a transaction (with a password change) |
 //! | `attempts`             | the count of a user's own-password checks                            |
+//! | `idempotency`          | idempotency keys: claim, completed answer, release                   |
 //! | `entities`             | the id counter and the entity create                                 |
 //! | `registry`             | the route registry's records                                         |
 //! | `seed`                 | loading a fixture through the shared plan (`store::seed`)            |
@@ -22,6 +23,7 @@ mod attempts;
 mod client_expressions;
 mod clients;
 mod entities;
+mod idempotency;
 mod item;
 pub mod keys;
 mod registry;
@@ -108,6 +110,18 @@ impl Store for DynamoStore {
         only_if_missing: bool,
     ) -> StoreResult<bool> {
         registry::put(self, kind, record, only_if_missing).await
+    }
+
+    async fn claim_key(&self, key: &KeyScope, claim: &KeyClaim) -> StoreResult<Claim> {
+        idempotency::claim(self, key, claim).await
+    }
+
+    async fn complete_key(&self, key: &KeyScope, claim_id: &str, answer: &StoredAnswer) -> StoreResult<bool> {
+        idempotency::complete(self, key, claim_id, answer).await
+    }
+
+    async fn release_key(&self, key: &KeyScope, claim_id: &str, now: OffsetDateTime) -> StoreResult<()> {
+        idempotency::release(self, key, claim_id, now).await
     }
 
     async fn load_fixture(&self, fixture: &Fixture, mode: crate::store::seed::SeedMode) -> StoreResult<()> {

@@ -1,0 +1,104 @@
+//! Idempotency-key records (docs/api.md#idempotency), the same for every store: a key is
+//! claimed by one request, then holds its answer or is released. Whether a record still counts
+//! is decided here from its stored instant, never by when a store's TTL deletes it.
+
+use time::{Duration, OffsetDateTime};
+
+use crate::auth::Caller;
+use crate::model::{Actor, ActorKind};
+use crate::routes::RouteId;
+
+/// How long a completed request's answer is kept for replays.
+pub const ANSWER_KEPT: Duration = Duration::hours(24);
+
+/// A key as one caller sent it on one route: the same key from another caller or on the other
+/// route is another key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct KeyScope {
+    pub route: RouteId,
+    /// The user (whichever of its sessions sent the key) or the application.
+    pub caller: Actor,
+    pub key: String,
+}
+
+impl KeyScope {
+    pub fn new(route: RouteId, caller: &Caller, key: impl Into<String>) -> Self {
+        KeyScope { route, caller: Actor { kind: caller.actor_kind(), id: caller.actor_id() }, key: key.into() }
+    }
+
+    /// One string naming the scope, e.g. `entities.create#application#1#<key>` (the key last:
+    /// it may hold `#`).
+    pub fn id(&self) -> String {
+        let kind = match self.caller.kind {
+            ActorKind::User => "user",
+            ActorKind::Application => "application",
+        };
+        format!("{}#{kind}#{}#{}", self.route.name(), self.caller.id, self.key)
+    }
+}
+
+/// One request's claim on a key: in progress until `expires_at`, after which the request is
+/// taken to have died and the key may be claimed anew.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyClaim {
+    /// Random, so that only the request that claimed the key completes or releases it.
+    pub id: String,
+    /// The claim's instant: a record that expired at or before it is claimed over.
+    pub at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// The answer of a request that wrote, kept for its retries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAnswer {
+    /// The request's fingerprint as stored (`idempotency::Fingerprint`).
+    pub fingerprint: String,
+    pub status: String,
+    pub http_code: u16,
+    /// The envelope as first sent, without the caller's `session` / `application` object.
+    pub body: String,
+    pub expires_at: OffsetDateTime,
+}
+
+/// A live record under a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyRecord {
+    InProgress { expires_at: OffsetDateTime },
+    Completed(StoredAnswer),
+}
+
+impl KeyRecord {
+    pub fn expires_at(&self) -> OffsetDateTime {
+        match self {
+            KeyRecord::InProgress { expires_at } => *expires_at,
+            KeyRecord::Completed(answer) => answer.expires_at,
+        }
+    }
+}
+
+/// What claiming a key found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The key is this request's: run it.
+    Ours,
+    /// A live record holds the key.
+    Held(KeyRecord),
+}
+
+/// A record that expired at `expires_at` no longer holds its key at `now`.
+pub fn expired(expires_at: OffsetDateTime, now: OffsetDateTime) -> bool {
+    expires_at <= now
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn a_record_holds_its_key_until_its_instant() {
+        let at = datetime!(2026-01-01 12:00 UTC);
+        assert!(!expired(at, at - Duration::seconds(1)));
+        assert!(expired(at, at));
+    }
+}
