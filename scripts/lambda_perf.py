@@ -95,6 +95,27 @@ def event_for(function, n):
     return apigw_event("GET", "/nowhere", None)
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """Keep-alive HTTP/1.1 without a log line per request."""
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without this, Nagle's algorithm and the
+    # client's delayed ACK add 40 ms to every exchange.
+    disable_nagle_algorithm = True
+
+    def log_message(self, *args):
+        pass
+
+
+def serve_in_background(handler):
+    """A threaded server for handler on a free loopback port: (server, port)."""
+    port = free_port()
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    # A function killed between runs resets its connections: not worth a traceback.
+    server.handle_error = lambda request, address: None
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, port
+
+
 class RuntimeApi:
     """One event at a time: /next blocks until an event is queued; responses are timed."""
 
@@ -105,15 +126,7 @@ class RuntimeApi:
         self.answers = {}
         api = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Headers and body go out in separate writes: without this, Nagle's algorithm and
-            # the client's delayed ACK add 40 ms to every invocation.
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self):
                 if not self.path.endswith("/runtime/invocation/next"):
                     self.send_error(404)
@@ -147,11 +160,7 @@ class RuntimeApi:
                         api.answers[rid] = (time.perf_counter(), parts[-1], body)
                         api.lock.notify_all()
 
-        self.port = free_port()
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        # A function killed between runs resets its connection: not worth a traceback.
-        self.server.handle_error = lambda request, address: None
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, self.port = serve_in_background(Handler)
 
     def invoke(self, event, timeout=30):
         rid = str(uuid.uuid4())
@@ -184,13 +193,7 @@ class StoreRelay:
         self.connections = []
         relay = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def setup(self):
                 super().setup()
                 with relay.lock:
@@ -213,10 +216,7 @@ class StoreRelay:
                 self.end_headers()
                 self.wfile.write(payload)
 
-        self.port = free_port()
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.server.handle_error = lambda request, address: None
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, self.port = serve_in_background(Handler)
 
     def first_call_after(self, start):
         """When the first call after start reached the relay (TLS handshake done), or None."""

@@ -160,6 +160,18 @@ async fn a_secret_without_the_key_or_an_unreachable_secrets_manager_fails_the_se
     assert!(fake.requests().is_empty(), "no key, no send");
 }
 
+/// The demo app on the memory store, its emails sent to `fake` with `key`.
+async fn app_sending_to(fake: &FakeMandrill, key: &str) -> TestApp {
+    let mut app = TestApp::memory().await;
+    app.deps.notifier = fake.notifier(key);
+    app
+}
+
+/// An employee's Entities Create, for the test routes below to answer.
+fn employee_create() -> lambda_http::Request {
+    request(Method::POST, "/api/v1/entities/create", Some("application/json"), r#"{"token":"demo-employee-token"}"#)
+}
+
 fn notify_route(ctx: Context<'_>) -> BoxFuture<'_, RouteResult> {
     async move {
         let email = Email {
@@ -179,15 +191,8 @@ async fn a_failed_send_logs_one_error_line_for_the_alarm_without_body_or_key() {
     let _guard = captured.install();
 
     let fake = FakeMandrill::start(FakeReply::ErrorBody).await;
-    let mut app = TestApp::memory().await;
-    app.deps.notifier = fake.notifier("md-secret-key-123");
-    let req = request(
-        Method::POST,
-        "/api/v1/entities/create",
-        Some("application/json"),
-        r#"{"token":"demo-employee-token"}"#,
-    );
-    let reply = Reply::from_response(handle(&app.deps, RouteId::EntitiesCreate, notify_route, req).await);
+    let app = app_sending_to(&fake, "md-secret-key-123").await;
+    let reply = Reply::from_response(handle(&app.deps, RouteId::EntitiesCreate, notify_route, employee_create()).await);
     assert_eq!((reply.status(), reply.code), ("mandrill-email-failed", 500));
     assert_eq!(reply.body["data"], json!({"id": 100}), "the saved record comes back");
 
@@ -217,14 +222,8 @@ fn slow_write_then_notify(ctx: Context<'_>) -> BoxFuture<'_, RouteResult> {
 #[tokio::test]
 async fn a_slow_store_then_a_slow_mandrill_is_mandrill_email_failed_within_the_deadline() {
     let fake = FakeMandrill::start(FakeReply::Slow(Duration::from_secs(10))).await;
-    let mut app = TestApp::memory().await;
-    app.deps.notifier = fake.notifier("md-key");
-    let req = request(
-        Method::POST,
-        "/api/v1/entities/create",
-        Some("application/json"),
-        r#"{"token":"demo-employee-token"}"#,
-    );
+    let app = app_sending_to(&fake, "md-key").await;
+    let req = employee_create();
     let started = Instant::now();
     let reply = Reply::from_response(handle(&app.deps, RouteId::EntitiesCreate, slow_write_then_notify, req).await);
     assert_eq!((reply.status(), reply.body["data"].clone()), ("mandrill-email-failed", json!({"id": 100})));
