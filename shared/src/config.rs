@@ -9,6 +9,10 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::config::Credentials;
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider, TlsContext, TrustStore};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::http::{HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector};
+use aws_smithy_runtime_api::client::runtime_components::{RuntimeComponents, RuntimeComponentsBuilder};
+use aws_smithy_types::config_bag::ConfigBag;
 
 use crate::pipeline::Deps;
 use crate::settings::Settings;
@@ -65,7 +69,7 @@ pub async fn aws_config_with(endpoint: Option<&str>, limits: SdkTimeouts) -> aws
             Err(e) => tracing::warn!(error = %e, "CA bundle unusable; using the system's certificate directory"),
         }
     }
-    let http = http.build_https();
+    let http = SharedHttpClient::new(NoThrowawayConnector(http.build_https()));
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(limits.connect)
         .operation_attempt_timeout(limits.attempt)
@@ -87,6 +91,32 @@ pub async fn aws_config_with(endpoint: Option<&str>, limits: SdkTimeouts) -> aws
         }
     }
     loader.load().await
+}
+
+/// The SDK's HTTPS client without its start-up check. That check (`validate_base_client_config`)
+/// builds a connector and throws it away, meant to load the platform's certificates early; with
+/// our CA bundle it parses all 219 KB of PEM again for nothing, which was most of the CPU of a
+/// cold start before the first connection (README, Performance). The connector the first call
+/// builds is the one kept, and it is built during init by [`Deps::prewarm`] anyway.
+#[derive(Debug)]
+struct NoThrowawayConnector(SharedHttpClient);
+
+impl HttpClient for NoThrowawayConnector {
+    fn http_connector(&self, settings: &HttpConnectorSettings, components: &RuntimeComponents) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn validate_base_client_config(&self, _: &RuntimeComponentsBuilder, _: &ConfigBag) -> Result<(), BoxError> {
+        Ok(())
+    }
+
+    fn validate_final_config(&self, components: &RuntimeComponents, cfg: &ConfigBag) -> Result<(), BoxError> {
+        self.0.validate_final_config(components, cfg)
+    }
+
+    fn connector_metadata(&self) -> Option<aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
 }
 
 /// The DynamoDB client, counting each operation for the request it serves
