@@ -22,7 +22,7 @@ pass-through notes when each connection starts.
 - store calls, new connections (TLS handshakes) and the time spent in DynamoDB Local ("store")
   during init, the first request and the warm ones
 
-Each figure is the median over COLD_STARTS fresh processes.
+Each figure is the median over COLD_STARTS fresh processes, after one more not counted.
 
     scripts/lambda_perf.py [--cold-starts 5] [--warm 100] [--no-build] [--only FUNCTION]
 
@@ -46,6 +46,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 FUNCTIONS = ["clients-update", "entities-create", "route-fallback"]
+# Deployed too, but run by CloudFormation, not API Gateway: only its size is measured here (its
+# behaviour is tested under the Runtime Interface Emulator, functions/registry-sync/tests).
+SIZE_ONLY = ["registry-sync"]
+MAX_BINARY_BYTES = 7_000_000
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
 
@@ -419,7 +423,7 @@ def over_budget(function, median, size):
     checks = [
         (median("own_init") <= 8, f"its own init (before connecting) {median('own_init'):.1f} ms > 8 ms"),
         (median("rss") <= 12, f"peak RSS {median('rss'):.1f} MiB > 12 MiB"),
-        (size <= 7_000_000, f"binary {size / 1e6:.2f} MB > 7 MB"),
+        (size <= MAX_BINARY_BYTES, f"binary {size / 1e6:.2f} MB > 7 MB"),
         (median("first_connections") == 0, "the first request opened a connection"),
         (median("first_calls") <= median("warm_calls"), "the first request made more store calls than a warm one"),
     ]
@@ -435,7 +439,7 @@ def main():
     args = ap.parse_args()
     os.chdir(ROOT)
     if not args.no_build:
-        subprocess.run(["cargo", "build", "--release", "-p", "planocore"] + sum((["-p", f] for f in FUNCTIONS), []), check=True)
+        subprocess.run(["cargo", "build", "--release", "-p", "planocore"] + sum((["-p", f] for f in FUNCTIONS + SIZE_ONLY), []), check=True)
     ddb_port = free_port()
     ddb = subprocess.Popen(["scripts/dynamodb-local", str(ddb_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     stunnel = None
@@ -459,12 +463,14 @@ def main():
         print(f"{'function':<16}" + "".join(f"{title:>14}" for _, title, _ in columns) + f"{'size MB':>10}")
         over = []
         functions = [args.only] if args.only else FUNCTIONS
-        # Every table is seeded before the first cold start: seeding between them left DynamoDB
-        # Local's JVM busy on one of the two cores while the next function started. (Seeded
-        # directly; the functions themselves go through TLS and the relay.)
+        # Every table is seeded first, and each function's first run is not counted: it gives
+        # DynamoDB Local's JVM the time and the requests to finish compiling the paths the
+        # functions use. Seeding just before each cold start, as before, left the JVM busy on one
+        # of the two cores while the function started. (Seeded directly; the functions
+        # themselves go through TLS and the relay.)
         envs = {f: [dict(fresh_table(local), DYNAMODB_ENDPOINT=f"https://127.0.0.1:{tls_port}", SSL_CERT_FILE=str(bundle))
-                    for _ in range(args.cold_starts)] for f in functions}
-        runs = {f: [run_once(f"{release_dir()}/{f}", f, env, args.warm, relay, doorway) for env in envs[f]]
+                    for _ in range(args.cold_starts + 1)] for f in functions}
+        runs = {f: [run_once(f"{release_dir()}/{f}", f, env, args.warm, relay, doorway) for env in envs[f]][1:]
                 for f in functions}
         for function in functions:
             binary = f"{release_dir()}/{function}"
@@ -475,6 +481,11 @@ def main():
                 print(f"{'':<16} one more request, a password change (Argon2id): {median('password_ms'):.1f} ms, "
                       f"peak RSS after it {median('password_rss'):.1f} MiB")
             over += over_budget(function, median, os.path.getsize(binary))
+        for function in SIZE_ONLY:
+            size = os.path.getsize(f"{release_dir()}/{function}")
+            print(f"{function:<16} size {size / 1e6:.2f} MB")
+            if size > MAX_BINARY_BYTES:
+                over.append(f"{function}: binary {size / 1e6:.2f} MB > 7 MB")
         print("budgets: " + ("; ".join(over) if over else "all kept"))
         if over:
             sys.exit(1)
