@@ -465,9 +465,9 @@ def main():
         functions = [args.only] if args.only else FUNCTIONS
         # Every table is seeded first, and each function's first run is not counted: it gives
         # DynamoDB Local's JVM the time and the requests to finish compiling the paths the
-        # functions use. Seeding just before each cold start, as before, left the JVM busy on one
-        # of the two cores while the function started. (Seeded directly; the functions
-        # themselves go through TLS and the relay.)
+        # functions use. Seeded just before a cold start, the JVM would still be busy on one of
+        # the two cores while the function started. (Seeded directly; the functions themselves
+        # go through TLS and the relay.)
         envs = {f: [dict(fresh_table(local), DYNAMODB_ENDPOINT=f"https://127.0.0.1:{tls_port}", SSL_CERT_FILE=str(bundle))
                     for _ in range(args.cold_starts + 1)] for f in functions}
         runs = {f: [run_once(f"{release_dir()}/{f}", f, env, args.warm, relay, doorway) for env in envs[f]][1:]
@@ -493,6 +493,7 @@ def main():
         if stunnel:
             stunnel.kill()
         ddb.kill()
+        ddb.wait()
 
 
 if __name__ == "__main__":
