@@ -5,7 +5,7 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
-use crate::model::{ActorKind, Application, Session, User};
+use crate::model::{Actor, ActorKind, Application, Session, User};
 use crate::routes::RouteId;
 use crate::store::{Store, StoreError, TokenOwner};
 
@@ -68,6 +68,11 @@ pub enum Caller {
 }
 
 impl Caller {
+    /// Who this caller is, as records and idempotency keys name it.
+    pub fn actor(&self) -> Actor {
+        Actor { kind: self.actor_kind(), id: self.actor_id() }
+    }
+
     pub fn actor_kind(&self) -> ActorKind {
         match self {
             Caller::Session { .. } => ActorKind::User,

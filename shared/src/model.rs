@@ -149,6 +149,16 @@ pub enum ActorKind {
     Application,
 }
 
+impl ActorKind {
+    /// As serialised (`user`, `application`), for keys and log lines.
+    pub fn name(self) -> &'static str {
+        match self {
+            ActorKind::User => "user",
+            ActorKind::Application => "application",
+        }
+    }
+}
+
 /// An entity (a company or brokerage).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Entity {

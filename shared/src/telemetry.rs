@@ -133,11 +133,8 @@ pub struct RequestRecord<'a> {
 pub fn log_request(req: &Request, record: RequestRecord<'_>) {
     let latency_ms = record.started.elapsed().as_secs_f64() * 1000.0;
     let cold_start = !WARM.swap(true, Relaxed);
-    let (caller_kind, caller_id) = match record.caller {
-        Some(Caller::Session { user, .. }) => ("user", Some(user.id)),
-        Some(Caller::Application(app)) => ("application", Some(app.id)),
-        None => ("none", None),
-    };
+    let caller_kind = record.caller.map_or("none", |c| c.actor_kind().name());
+    let caller_id = record.caller.map(Caller::actor_id);
     let route = record.route.map_or("none", RouteId::name);
     let function = function();
     let trace_id = trace_id(req);

@@ -4,7 +4,7 @@
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use shared::auth::Caller;
-use shared::model::{Actor, Address};
+use shared::model::Address;
 use shared::notify;
 use shared::params::{self, Kind, ParamSpec, Params};
 use shared::store::EntityDraft;
@@ -72,7 +72,7 @@ fn draft(params: &Params, integration_id: u64, caller: &Caller, now: time::Offse
         operational_transaction_emails: params.emails("operational_transaction_emails").unwrap_or_default().to_vec(),
         order_completion_emails: params.emails("order_completion_emails").unwrap_or_default().to_vec(),
         active: params.bool("active").expect("active is required and checked"),
-        created_by: Actor { kind: caller.actor_kind(), id: caller.actor_id() },
+        created_by: caller.actor(),
         now,
     }
 }

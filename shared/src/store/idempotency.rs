@@ -5,7 +5,7 @@
 use time::{Duration, OffsetDateTime};
 
 use crate::auth::Caller;
-use crate::model::{Actor, ActorKind};
+use crate::model::Actor;
 use crate::routes::RouteId;
 
 /// How long a completed request's answer is kept for replays.
@@ -23,17 +23,13 @@ pub struct KeyScope {
 
 impl KeyScope {
     pub fn new(route: RouteId, caller: &Caller, key: impl Into<String>) -> Self {
-        KeyScope { route, caller: Actor { kind: caller.actor_kind(), id: caller.actor_id() }, key: key.into() }
+        KeyScope { route, caller: caller.actor(), key: key.into() }
     }
 
     /// One string naming the scope, e.g. `entities.create#application#1#<key>` (the key last:
     /// it may hold `#`).
     pub fn id(&self) -> String {
-        let kind = match self.caller.kind {
-            ActorKind::User => "user",
-            ActorKind::Application => "application",
-        };
-        format!("{}#{kind}#{}#{}", self.route.name(), self.caller.id, self.key)
+        format!("{}#{}#{}#{}", self.route.name(), self.caller.kind.name(), self.caller.id, self.key)
     }
 }
 
