@@ -61,13 +61,19 @@ impl Deps {
     /// first request would pay both. Bounded by [`PREWARM_DEADLINE`]; a failure is logged and
     /// left to the first request, which reads the registry itself as it always could.
     pub async fn prewarm(&self) {
-        match tokio::time::timeout(PREWARM_DEADLINE, self.registry.load(&*self.store)).await {
+        self.prewarm_within(PREWARM_DEADLINE).await
+    }
+
+    /// [`Deps::prewarm`] bounded by `limit`: a container's tests that need the registry read
+    /// whatever the machine's load give it more than Lambda's init can afford.
+    pub async fn prewarm_within(&self, limit: Duration) {
+        match tokio::time::timeout(limit, self.registry.load(&*self.store)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "init: the route registry could not be read; the first request will")
             }
             Err(_) => tracing::warn!(
-                deadline_ms = PREWARM_DEADLINE.as_millis() as u64,
+                deadline_ms = limit.as_millis() as u64,
                 "init: the route registry was not read in time; the first request will"
             ),
         }

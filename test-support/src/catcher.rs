@@ -6,6 +6,8 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::wait;
+
 /// One request as it arrived.
 #[derive(Debug, Clone)]
 pub struct CaughtRequest {
@@ -54,16 +56,13 @@ impl RequestCatcher {
         format!("http://{}{path_and_query}", self.address)
     }
 
-    /// Waits until `count` requests have arrived (at most `limit`), and returns them all.
-    pub fn wait_for(&self, count: usize, limit: Duration) -> Vec<CaughtRequest> {
-        let started = Instant::now();
-        loop {
+    /// Waits until `count` requests have arrived, and returns them all; after `limit`, fails
+    /// showing `context` (the output of the process that should have sent them).
+    pub fn wait_for(&self, count: usize, limit: Duration, context: impl Fn() -> String) -> Vec<CaughtRequest> {
+        wait::until(&format!("{count} request(s) reached {}", self.address), limit, context, || {
             let caught = self.caught.lock().unwrap().clone();
-            if caught.len() >= count || started.elapsed() > limit {
-                return caught;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
+            (caught.len() >= count).then_some(caught)
+        })
     }
 }
 

@@ -5,7 +5,9 @@ use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::wait;
 
 /// Set by `scripts/test`, which installs and starts DynamoDB Local for the whole run.
 pub const ENDPOINT_VAR: &str = "PLANOCORE_TEST_DYNAMODB_ENDPOINT";
@@ -72,18 +74,12 @@ fn launch(name: &str, program: &Path, args: &[&str], patience: Duration) -> Stri
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("{name} ({}) cannot start: {e}", program.display()));
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        let output = || std::fs::read_to_string(&log).unwrap_or_default();
+    let output = || std::fs::read_to_string(&log).unwrap_or_default();
+    wait::until(&format!("{name} listened on port {port}"), patience, output, || {
         if let Ok(Some(_)) = watchdog.try_wait() {
             panic!("{name} stopped before it listened on port {port}:\n{}", output());
         }
-        assert!(
-            started.elapsed() < patience,
-            "{name} did not listen on port {port} within {patience:?}:\n{}",
-            output()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        TcpStream::connect(("127.0.0.1", port)).is_ok().then_some(())
+    });
     format!("http://127.0.0.1:{port}")
 }

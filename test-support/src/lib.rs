@@ -19,6 +19,7 @@ mod requests;
 pub mod rie;
 mod tables;
 mod tls;
+pub mod wait;
 
 pub use app::{demo_fixture_text, repo_root, TestApp, NOW, RACING_CLIENT_FIELDS};
 pub use call_fault::{CallFault, FaultPoint};

@@ -2,6 +2,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -10,6 +11,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::TlsAcceptor;
 
 use crate::tls::ServerIdentity;
+use crate::wait;
 
 /// A stand-in for Mandrill on a loopback socket: records each request and answers as told.
 pub struct FakeMandrill {
@@ -36,7 +38,7 @@ pub enum FakeReply {
     /// This HTTP status with an empty JSON array.
     Http(u16),
     /// Waits this long, then answers `sent`.
-    Slow(std::time::Duration),
+    Slow(Duration),
 }
 
 impl FakeMandrill {
@@ -92,6 +94,14 @@ impl FakeMandrill {
     /// How many TLS handshakes failed (the HTTPS fake only).
     pub fn refused_handshakes(&self) -> usize {
         self.state.refused_handshakes.load(Ordering::SeqCst)
+    }
+
+    /// Waits until `count` TLS handshakes have failed here. A client that refuses the
+    /// certificate answers its caller as soon as it has sent its alert, which can be before this
+    /// server's task has read the alert and counted it. After 10 s, fails showing `context`.
+    pub fn wait_for_refused_handshakes(&self, count: usize, context: impl Fn() -> String) {
+        let what = format!("{count} TLS handshake(s) refused at {}", self.url);
+        wait::until(&what, Duration::from_secs(10), context, || (self.refused_handshakes() >= count).then_some(()))
     }
 
     /// A Mandrill notifier that sends here with `key`.

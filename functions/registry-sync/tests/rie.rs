@@ -43,7 +43,7 @@ fn send(function: &Function, catcher: &RequestCatcher, kind: &str, seen: usize) 
     let path = format!("/{kind}?X-Amz-Signature=0000");
     let (event, text) = event(kind, &catcher.url(&path));
     function.invoke_raw(&text);
-    let caught = catcher.wait_for(seen + 1, Duration::from_secs(20));
+    let caught = catcher.wait_for(seen + 1, Duration::from_secs(20), || function.output());
     assert_eq!(caught.len(), seen + 1, "one PUT per request ({kind})\n{}", function.output());
     let put = caught.last().unwrap().clone();
     assert_eq!((put.method.as_str(), put.target.as_str()), ("PUT", path.as_str()), "{kind}");

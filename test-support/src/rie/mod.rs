@@ -9,12 +9,12 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use serde_json::Value;
 
-use crate::repo_root;
+use crate::{repo_root, wait};
 
 mod events;
 pub use events::check_events_on_binary;
@@ -88,14 +88,14 @@ impl Function {
     }
 
     fn wait_until_listening(&mut self) {
-        let started = Instant::now();
-        while TcpStream::connect(&self.address).is_err() {
+        let (address, output) = (self.address.clone(), self.output.clone());
+        let shown = || output.lock().unwrap().join("\n");
+        wait::until(&format!("the emulator listened on {address}"), Duration::from_secs(20), shown, || {
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("the emulator stopped ({status}) before it listened:\n{}", self.output());
+                panic!("the emulator stopped ({status}) before it listened:\n{}", shown());
             }
-            assert!(started.elapsed() < Duration::from_secs(20), "the emulator did not listen:\n{}", self.output());
-            std::thread::sleep(Duration::from_millis(20));
-        }
+            TcpStream::connect(&address).is_ok().then_some(())
+        })
     }
 
     /// Invokes the function with `event` as the Lambda service would, and returns its raw answer.
@@ -122,14 +122,12 @@ impl Function {
     /// Waits until the function has printed a line that `pred` accepts (the log line of a
     /// request is written just after its response is posted).
     pub fn wait_for_log(&self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        let started = Instant::now();
-        loop {
-            if let Some(line) = self.log_lines().into_iter().find(|l| pred(l)) {
-                return line;
-            }
-            assert!(started.elapsed() < Duration::from_secs(10), "no log line {what}\n{}", self.output());
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait::until(
+            &format!("a log line {what}"),
+            Duration::from_secs(10),
+            || self.output(),
+            || self.log_lines().into_iter().find(|l| pred(l)),
+        )
     }
 }
 

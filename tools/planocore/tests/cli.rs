@@ -4,7 +4,7 @@
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use test_support::{emulator, http, repo_root, ServeProcess, RACING_CLIENT_FIELDS};
+use test_support::{emulator, http, repo_root, wait, ServeProcess, RACING_CLIENT_FIELDS};
 
 /// `planocore` with the emulator and a table of the test's own.
 fn planocore(table: &str, args: &[&str]) -> Output {
@@ -153,13 +153,11 @@ fn no_endpoint_and_no_credentials_says_so_without_waiting_on_instance_metadata()
 fn finished_within(mut cmd: Command, limit: std::time::Duration) -> Output {
     use std::process::Stdio;
     let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("planocore runs");
-    let started = std::time::Instant::now();
-    while child.try_wait().expect("waitable").is_none() {
-        if started.elapsed() > limit {
-            child.kill().ok();
-            panic!("planocore was still running after {limit:?}");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
+    if wait::poll(limit, || child.try_wait().expect("waitable")).is_none() {
+        child.kill().ok();
+        let out = child.wait_with_output().expect("output");
+        let printed = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        wait::never("planocore exited", limit, &printed);
     }
     child.wait_with_output().expect("output")
 }

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use shared::auth::verify_password;
 use shared::store::{Claim, KeyClaim, KeyRecord, KeyScope};
 use shared::RouteId;
-use test_support::{base64, request, FakeMandrill, FakeReply, Reply, TestApp, NOW};
+use test_support::{base64, request, wait, FakeMandrill, FakeReply, Reply, TestApp, NOW};
 
 const APP: &str = "demo-app-token"; // application 1
 const EMPLOYEE: &str = "demo-employee-token"; // user 11
@@ -182,9 +182,10 @@ async fn a_crash_after_the_claim_leaves_a_record_that_expires_and_is_claimed_ane
         async move { update(&app, &body, Some("move-ada")).await }
     });
     // Written, and waiting for Mandrill.
-    while fake.requests().is_empty() {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait::until_async("the notification reached Mandrill", Duration::from_secs(10), wait::nothing, || async {
+        (!fake.requests().is_empty()).then_some(())
+    })
+    .await;
     assert_eq!(app.deps.store.client(100).await.unwrap().unwrap().email, "ada@moved.example");
     running.abort();
     assert!(running.await.unwrap_err().is_cancelled());
