@@ -6,6 +6,12 @@ use std::process::{Child, ChildStderr, ChildStdout, Command, Stdio};
 
 use serde_json::Value;
 
+use crate::wait;
+
+/// How long a spawned server may take to print the address it listens on (a debug build that
+/// loads a fixture, on a loaded machine).
+const PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// An answer read off a raw HTTP/1.1 exchange.
 #[derive(Debug)]
 pub struct HttpReply {
@@ -72,8 +78,19 @@ impl ServeProcess {
         let mut child =
             command.stdout(Stdio::piped()).spawn().unwrap_or_else(|e| panic!("{command:?} does not start: {e}"));
         let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
-        let mut first = String::new();
-        stdout.read_line(&mut first).expect("the server's stdout is readable");
+        // Read off a thread, so that a server that never prints fails the test instead of hanging it.
+        let (sender, first_line) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut first = String::new();
+            let read = stdout.read_line(&mut first);
+            let _ = sender.send(read.map(|_| (first, stdout)));
+        });
+        let Some(read) = wait::poll(PATIENCE, || first_line.try_recv().ok()) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            wait::never(&format!("{command:?} printed the address it listens on"), PATIENCE, "");
+        };
+        let (first, stdout) = read.expect("the server's stdout is readable");
         let Some((_, address)) = first.trim_end().split_once("listening on http://") else {
             let _ = child.kill();
             let _ = child.wait();
