@@ -2,7 +2,8 @@
 """Writes the API Gateway HTTP API (payload 2.0) events in events/.
 
 Each file is named <function>.<expected status>[.<variant>].json: the tests run every event
-through its function's handler against the demo fixture and check that status, and
+through its function's handler against the demo fixture and check that status (`preflight`:
+a CORS preflight, answered 204 without a body), and
 `sam local invoke -e events/<file>` takes the same files. Run this script after changing it.
 """
 import base64
@@ -21,8 +22,9 @@ def b64(params):
     return base64.b64encode(json.dumps(params).encode()).decode()
 
 
-def event(name, method, path, body, content_type="application/json", base64_encoded=False, idempotency_key=None):
-    headers = {"host": "api.planocore.example", "user-agent": "planocore-events/1.0"}
+def event(name, method, path, body, content_type="application/json", base64_encoded=False, idempotency_key=None,
+          extra_headers=None):
+    headers = {"host": "api.planocore.example", "user-agent": "planocore-events/1.0", **(extra_headers or {})}
     if content_type is not None:
         headers["content-type"] = content_type
     if idempotency_key is not None:
@@ -126,6 +128,10 @@ def main():
     event("entities-create.route-non-existent", "GET", "/api/v1/entities/create", None)
 
     event("route-fallback.route-non-existent", "GET", "/api/v1/clients/list", None)
+    # A browser's preflight before a cross-origin PUT: API Gateway sends it to the $default route.
+    event("route-fallback.preflight", "OPTIONS", "/api/v1/clients/update", None, content_type=None,
+          extra_headers={"origin": "https://app.planomatic.com", "access-control-request-method": "PUT",
+                         "access-control-request-headers": "content-type,idempotency-key"})
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@
 #                          it ships the Lambda Runtime Interface Emulator), DynamoDB Local
 #   start_test_services    DynamoDB Local and moto (Secrets Manager only) on free loopback ports;
 #                          exports PLANOCORE_TEST_DYNAMODB_ENDPOINT, PLANOCORE_TEST_SECRETSMANAGER_ENDPOINT
-#                          and PLANOCORE_TEST_RIE; both are stopped when the calling script exits
+#                          PLANOCORE_TEST_RIE and PLANOCORE_TEST_SAM_PYTHON; both are stopped when the calling script exits
 #   step NAME CMD...       runs CMD and prints how long it took (the step timings of scripts/test)
 
 MOTO_VERSION=5.2.5
@@ -65,6 +65,8 @@ start_test_services() {
   [ -x "$PLANOCORE_TEST_RIE" ] || { echo "no Runtime Interface Emulator in .venv-sam ($PLANOCORE_TEST_RIE)" >&2; exit 1; }
   export PLANOCORE_TEST_RIE
   echo "Runtime Interface Emulator: $PLANOCORE_TEST_RIE"
+  # The template tests transform template.yaml with samtranslator (scripts/sam-transform.py).
+  export PLANOCORE_TEST_SAM_PYTHON="$PWD/.venv-sam/bin/python"
 }
 
 _step_times=()

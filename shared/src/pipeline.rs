@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use lambda_http::http::header::CONTENT_TYPE;
+use lambda_http::http::{HeaderMap, Method, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Map, Value};
@@ -156,6 +157,21 @@ pub fn request_id(req: &Request) -> String {
 /// A fresh UUID v4 from the thread's userspace generator (no system call per request).
 pub fn new_request_id() -> String {
     uuid::Builder::from_random_bytes(rand::random()).into_uuid().to_string()
+}
+
+/// A CORS preflight: `OPTIONS` with `Access-Control-Request-Method`. API Gateway sends the ones
+/// that match no route to the `$default` route (the fallback) and adds the API's CORS headers
+/// to its answer; `planocore serve` answers them itself. Either way: `204`, no body.
+pub fn is_cors_preflight(method: &Method, headers: &HeaderMap) -> bool {
+    method == Method::OPTIONS && headers.contains_key("access-control-request-method")
+}
+
+/// The answer to a preflight: `204` and nothing else (no envelope, no request line: a browser
+/// sends one before each cross-origin call, and it is no request of the API's).
+pub fn cors_preflight() -> Response<Body> {
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    response
 }
 
 /// The fallback's answer, and any function's for a method and path that is not its route.

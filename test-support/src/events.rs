@@ -1,4 +1,5 @@
-//! The API Gateway events of `events/`, named `<function>.<status>[.<variant>].json`.
+//! The API Gateway events of `events/`, named `<function>.<status>[.<variant>].json`, where the
+//! status is a slug of the catalogue or [`PREFLIGHT`].
 
 use lambda_http::{Body, Request, Response};
 use shared::pipeline::Deps;
@@ -11,6 +12,9 @@ pub fn replays(request: &Request, status: shared::Status) -> bool {
     request.headers().contains_key(shared::idempotency::HEADER)
         && matches!(status, shared::Status::ActionSuccessful | shared::Status::MandrillEmailFailed)
 }
+
+/// The "status" of a CORS preflight's event: answered `204` without a body (no envelope).
+pub const PREFLIGHT: &str = "preflight";
 
 /// An API Gateway HTTP API v2 event from `events/`, as `lambda_http` parses it in Lambda.
 pub fn event(name: &str) -> Request {
@@ -41,8 +45,14 @@ where
     assert!(!names.is_empty(), "no events for {prefix}");
     for name in &names {
         let expected = name.split('.').nth(1).expect("<function>.<status>[.<variant>].json");
-        let status = shared::Status::from_slug(expected).unwrap_or_else(|| panic!("{name}: unknown status {expected}"));
         let app = TestApp::memory().await;
+        if expected == PREFLIGHT {
+            let answer = handle(&app.deps, event(name)).await;
+            assert_eq!(answer.status().as_u16(), 204, "{name}");
+            assert!(answer.body().is_empty(), "{name}: no body");
+            continue;
+        }
+        let status = shared::Status::from_slug(expected).unwrap_or_else(|| panic!("{name}: unknown status {expected}"));
         let reply = Reply::from_response(handle(&app.deps, event(name)).await);
         assert_eq!(reply.status(), expected, "{name}: {}", reply.body);
         assert_eq!(reply.code, status.http_code(), "{name}");

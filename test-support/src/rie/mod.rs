@@ -167,7 +167,8 @@ impl HttpAnswer {
         Some(HttpAnswer {
             code,
             headers: answer["headers"].as_object().cloned().unwrap_or_default(),
-            body: serde_json::from_str(&raw).ok()?,
+            // No body (a preflight's 204) is `null`.
+            body: if raw.is_empty() { Value::Null } else { serde_json::from_str(&raw).ok()? },
         })
     }
 }

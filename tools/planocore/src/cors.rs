@@ -88,13 +88,13 @@ impl CorsPolicy {
         self.origins.iter().any(|p| p.admits(&origin))
     }
 
-    /// `Some` for a CORS preflight: `OPTIONS` with `Origin` and `Access-Control-Request-Method`.
-    /// Any other `OPTIONS` is an ordinary request (the route fallback answers it).
+    /// `Some` for a CORS preflight (`shared::pipeline::is_cors_preflight`, as the deployed
+    /// fallback decides). Any other `OPTIONS` is an ordinary request (the fallback answers it).
     pub fn preflight(&self, method: &Method, headers: &HeaderMap) -> Option<Preflight> {
-        if method != Method::OPTIONS {
+        if !shared::pipeline::is_cors_preflight(method, headers) {
             return None;
         }
-        let origin = headers.get("origin")?.to_str().ok();
+        let origin = headers.get("origin").and_then(|o| o.to_str().ok());
         let requested = headers.get("access-control-request-method")?.to_str().ok();
         let mut answer = HeaderMap::new();
         answer.insert("vary", HeaderValue::from_static("origin"));
@@ -224,11 +224,16 @@ mod tests {
     }
 
     #[test]
-    fn only_options_with_origin_and_requested_method_is_a_preflight() {
+    fn only_options_with_a_requested_method_is_a_preflight() {
         let policy = default_policy();
         let origin_only = headers(&[("origin", "http://localhost:1")]);
         assert!(policy.preflight(&Method::OPTIONS, &origin_only).is_none());
         assert!(policy.preflight(&Method::OPTIONS, &HeaderMap::new()).is_none());
+        // Without an Origin: 204 and no CORS headers, as the deployed fallback answers it.
+        let no_origin = policy.preflight(&Method::OPTIONS, &headers(&[("access-control-request-method", "PUT")]));
+        let no_origin = no_origin.expect("a preflight");
+        assert_eq!(no_origin.status, StatusCode::NO_CONTENT);
+        assert!(no_origin.headers.keys().all(|k| !k.as_str().starts_with("access-control-")));
         let full = headers(&[("origin", "http://localhost:1"), ("access-control-request-method", "PUT")]);
         assert!(policy.preflight(&Method::PUT, &full).is_none());
     }

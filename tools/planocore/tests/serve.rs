@@ -217,6 +217,26 @@ fn a_browser_on_localhost_gets_its_preflight_answered_and_the_request_id_exposed
     assert_eq!((r.code, r.body["status"].as_str()), (500, Some("route-non-existent")));
 }
 
+/// A preflight to a path no route has, with or without `Origin`, is answered `204` without a
+/// body, as the deployed `$default` route (route-fallback) answers it; never `route-non-existent`.
+#[test]
+fn a_preflight_to_no_route_gets_a_204_as_the_deployed_fallback_gives() {
+    let server = start(&[]);
+    for path in ["/nowhere", "/api/v1/clients/update/"] {
+        let with_origin = [("origin", "http://localhost:5173"), ("access-control-request-method", "PUT")];
+        let without_origin = [("access-control-request-method", "PUT")];
+        for headers in [&with_origin[..], &without_origin[..]] {
+            let r = http_with(&server.addr, "OPTIONS", path, None, headers, b"");
+            assert_eq!((r.code, &r.body), (204, &serde_json::Value::Null), "{path} {headers:?}: {:?}", r.headers);
+        }
+        // The deployed fallback, given the same preflight, answers the same.
+        let mut req = test_support::request(lambda_http::http::Method::OPTIONS, path, None, "");
+        req.headers_mut().insert("access-control-request-method", "PUT".parse().unwrap());
+        let fallback = route_fallback::handle(&req);
+        assert_eq!((fallback.status().as_u16(), fallback.body().is_empty()), (204, true), "{path}");
+    }
+}
+
 #[test]
 fn origins_from_the_flag_or_the_environment_replace_the_default() {
     let server = start(&["--cors-origin", "https://app.example.com", "--cors-origin", "http://localhost:4000"]);

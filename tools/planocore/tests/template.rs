@@ -296,7 +296,6 @@ fn each_function_reads_only_its_own_secret_and_the_fallback_nothing() {
     let secret = &t["Resources"]["MandrillSecret"];
     assert_eq!(secret["Type"].as_str(), Some("AWS::SecretsManager::Secret"));
     assert!(secret["Properties"]["SecretString"].is_null(), "no secret value in the template");
-    assert_eq!(secret["Properties"]["GenerateSecretString"]["GenerateStringKey"].as_str(), Some("mandrill_api_key"));
 }
 
 // ---------------------------------------------------------------- functions and routes

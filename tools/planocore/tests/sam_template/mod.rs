@@ -167,3 +167,5 @@ pub fn needed(call: &str) -> Vec<(String, String)> {
 pub fn needed_by(calls: &[String]) -> BTreeSet<(String, String)> {
     calls.iter().flat_map(|c| needed(c)).collect()
 }
+
+pub mod transformed;
