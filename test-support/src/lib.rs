@@ -17,6 +17,7 @@ mod race;
 mod recorder;
 mod requests;
 pub mod rie;
+mod stall;
 mod tables;
 mod tls;
 
@@ -33,6 +34,7 @@ pub use proxy::TcpRelay;
 pub use race::at_once;
 pub use recorder::CallRecorder;
 pub use requests::{base64, request, Reply};
+pub use stall::StallAfterCommit;
 pub use tables::{fresh_dynamodb_table, fresh_recorded_table, fresh_table_with, seeded_table, table_at, EntityIds};
 pub use tls::{ServerIdentity, TestCa};
 
