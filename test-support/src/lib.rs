@@ -5,6 +5,7 @@
 mod app;
 mod call_fault;
 mod catcher;
+mod commit_hold;
 pub mod emulator;
 mod events;
 mod faulty;
@@ -24,6 +25,7 @@ mod tls;
 pub use app::{demo_fixture_text, repo_root, TestApp, NOW, RACING_CLIENT_FIELDS};
 pub use call_fault::{CallFault, FaultPoint};
 pub use catcher::{CaughtRequest, RequestCatcher};
+pub use commit_hold::CommitHold;
 pub use events::{check_events, event, events_with_prefix};
 pub use faulty::FaultyStore;
 pub use http::{http, HttpReply, ServeProcess};
