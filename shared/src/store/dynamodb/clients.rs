@@ -66,18 +66,7 @@ async fn update_in_place(
     values: Key,
 ) -> Result<Client, PatchError> {
     let update = update_expression(store, patch, condition, values)?;
-    let result = store
-        .client
-        .update_item()
-        .table_name(&store.table)
-        .set_key(Some(update.key))
-        .update_expression(update.update_expression)
-        .set_condition_expression(update.condition_expression)
-        .set_expression_attribute_names(update.expression_attribute_names)
-        .set_expression_attribute_values(update.expression_attribute_values)
-        .return_values(ReturnValue::AllNew)
-        .send()
-        .await;
+    let result = store.update_item(update).return_values(ReturnValue::AllNew).send().await;
     match result {
         Ok(out) => Ok(from_item(out.attributes.unwrap_or_default())?),
         Err(e) if condition_failed(&e) => Err(PatchError::ClientNotFound),

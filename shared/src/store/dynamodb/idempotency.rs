@@ -168,17 +168,8 @@ pub async fn complete(
     claim_id: &str,
     answer: &StoredAnswer,
 ) -> StoreResult<bool> {
-    let completed = answer_update(store, scope, claim_id, answer)?;
-    let update = store
-        .client
-        .update_item()
-        .table_name(&store.table)
-        .set_key(Some(completed.key))
-        .update_expression(completed.update_expression)
-        .set_condition_expression(completed.condition_expression)
-        .set_expression_attribute_names(completed.expression_attribute_names)
-        .set_expression_attribute_values(completed.expression_attribute_values);
-    Ok(send(update).await?.is_ok())
+    let completed = store.update_item(answer_update(store, scope, claim_id, answer)?);
+    Ok(send(completed).await?.is_ok())
 }
 
 /// Runs an update conditioned on the claim `claim_id`: `false` if the key is no longer its.
