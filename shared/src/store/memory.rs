@@ -32,23 +32,15 @@ struct State {
 }
 
 impl State {
-    /// Checks that `key`'s claim is still the request's (before anything is written).
-    fn check_claim<T>(&self, key: Option<&KeyCommit<'_, T>>) -> StoreResult<()> {
-        match key {
-            Some(k) if self.request_keys.get(k.scope).and_then(|(claim, _)| claim.as_deref()) != Some(k.claim_id) => {
-                Err(claim_lost())
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// Keeps `key`'s answer for `record` (after `check_claim`): a write's first step, the only
-    /// one that can fail, so that a failure writes nothing.
+    /// Keeps `key`'s answer for `record` if the key is still the request's claim: a write's
+    /// first step, the only one that can fail, so that a failure writes nothing.
     fn complete<T>(&mut self, key: Option<&KeyCommit<'_, T>>, record: &T) -> StoreResult<()> {
-        if let Some(k) = key {
-            let answer = (k.answer)(record)?;
-            self.request_keys.insert(k.scope.clone(), (None, KeyRecord::Completed(answer)));
+        let Some(k) = key else { return Ok(()) };
+        if self.request_keys.get(k.scope).and_then(|(claim, _)| claim.as_deref()) != Some(k.claim_id) {
+            return Err(claim_lost());
         }
+        let answer = (k.answer)(record)?;
+        self.request_keys.insert(k.scope.clone(), (None, KeyRecord::Completed(answer)));
         Ok(())
     }
 
@@ -180,7 +172,6 @@ impl Store for MemoryStore {
                 return Err(PatchError::PasswordChanged);
             }
         }
-        state.check_claim(key)?;
         let written = UpdatedClient { client: updated, previous_email };
         // Every check has passed: write everything, the key's answer first (the one step that
         // can fail).
@@ -238,7 +229,6 @@ impl Store for MemoryStore {
         if slug_taken || email_taken {
             return Err(CreateError::Taken { slug_taken, email_taken });
         }
-        state.check_claim(key)?;
         let id = state.last_entity_id + 1;
         let entity = draft.to_entity(id);
         state.complete(key, &entity)?;
