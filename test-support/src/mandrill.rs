@@ -94,6 +94,16 @@ impl FakeMandrill {
         self.state.refused_handshakes.load(Ordering::SeqCst)
     }
 
+    /// Waits (at most 5 s, from a thread outside the fake's runtime) until a handshake has
+    /// failed: the server sees the client's refusal after the client has moved on.
+    pub fn wait_for_a_refused_handshake(&self) -> usize {
+        let started = std::time::Instant::now();
+        while self.refused_handshakes() == 0 && started.elapsed() < std::time::Duration::from_secs(5) {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        self.refused_handshakes()
+    }
+
     /// A Mandrill notifier that sends here with `key`.
     pub fn notifier(&self, key: &str) -> Arc<shared::notify::mandrill::MandrillNotifier> {
         use shared::notify::mandrill::{MandrillConfig, MandrillNotifier};

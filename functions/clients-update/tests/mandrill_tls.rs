@@ -86,7 +86,7 @@ fn a_certificate_from_another_authority_or_for_another_name_is_refused() {
             process.output()
         );
         assert!(mandrill.requests().is_empty(), "{request_id}: no request reached the server");
-        assert!(mandrill.refused_handshakes() >= 1, "{request_id}: the handshake was refused");
+        assert!(mandrill.wait_for_a_refused_handshake() >= 1, "{request_id}: the handshake was refused");
         process.wait_for_log(&format!("for {request_id}"), |l| {
             l["fields"]["request_id"] == request_id && l["fields"]["status"] == "mandrill-email-failed"
         });
