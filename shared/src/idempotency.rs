@@ -1,9 +1,11 @@
 //! Stage 10a (docs/api.md#idempotency): the optional `Idempotency-Key` header. A keyed request
-//! claims its key, runs once, and leaves its answer for its retries (or releases the key if it
-//! wrote nothing); a retry is answered from the record without running.
+//! claims its key, runs once, and writes its answer and its emails (an outbox) in the same
+//! transaction as its change, or releases the key if it wrote nothing; a retry is answered from
+//! the record without running, and sends the emails of a request that died after its commit.
 //!
 //! Without the header none of this runs and the store is not called.
 
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use lambda_http::http::HeaderMap;
@@ -13,9 +15,10 @@ use time::OffsetDateTime;
 use crate::auth::{hash_password_off_thread, sha256_hex, verify_password_off_thread};
 use crate::client_fields::ClientField;
 use crate::envelope::{Envelope, Outcome, ParamError, Status};
-use crate::pipeline::{Context, Deps, REQUEST_DEADLINE};
+use crate::notify::Email;
+use crate::pipeline::{send_all, Context, Deps, REQUEST_DEADLINE};
 use crate::store::idempotency::ANSWER_KEPT;
-use crate::store::{Claim, KeyClaim, KeyRecord, KeyScope, StoreError, StoredAnswer};
+use crate::store::{Claim, KeyClaim, KeyCommit, KeyRecord, KeyScope, Outbox, StoreError, StoredAnswer};
 
 pub const HEADER: &str = "idempotency-key";
 /// How the header is named in `errors`.
@@ -28,6 +31,10 @@ const CLAIM_MARGIN: time::Duration = time::Duration::seconds(2);
 /// The part of the request's deadline kept for writing the answer (or releasing the key) after
 /// the handler.
 pub const RECORD_RESERVE: Duration = Duration::from_secs(1);
+/// How long after its commit a request may still be sending its emails (`NOTIFY_DEADLINE` and a
+/// second for clearing the outbox): a retry that finds them not yet sent waits until then before
+/// it takes them over, which its own deadline leaves room for.
+const OUTBOX_LEASE: time::Duration = time::Duration::seconds(4);
 
 /// The header's key: `None` without the header; `invalid-param` unless it is 1 to 255 visible
 /// ASCII characters (sent once).
@@ -102,11 +109,55 @@ pub struct KeyedRequest<'a> {
     fingerprint: Fingerprint,
     request_id: &'a str,
     now: OffsetDateTime,
+    deadline: Instant,
 }
 
-/// A key this request holds.
+/// A key this request holds: what its handler needs to write the answer with its change.
 pub struct HeldKey {
+    scope: KeyScope,
     claim_id: String,
+    /// The fingerprint as the record keeps it.
+    fingerprint: String,
+    request_id: String,
+    now: OffsetDateTime,
+    /// The answer last handed to the store with a write: the one committed if the write was.
+    committed: Mutex<Option<StoredAnswer>>,
+}
+
+impl HeldKey {
+    /// The key's answer for the route's write of a `T`: `render` gives the record's `data` and
+    /// its emails, as the handler will send them.
+    pub fn commit<'a, T>(
+        &'a self,
+        deps: &'a Deps,
+        render: &'a (dyn Fn(&T) -> (Value, Vec<Email>) + Send + Sync),
+    ) -> KeyCommit<'a, T> {
+        let answer = move |record: &T| {
+            let (data, emails) = render(record);
+            let envelope = Envelope::new(Outcome::success(data), &self.request_id);
+            let outbox = (!emails.is_empty()).then(|| Outbox {
+                holder: self.claim_id.clone(),
+                due_at: deps.clock.now() + OUTBOX_LEASE,
+                emails,
+            });
+            let answer = StoredAnswer { outbox, ..self.answer(&envelope)? };
+            *self.committed.lock().unwrap_or_else(|e| e.into_inner()) = Some(answer.clone());
+            Ok(answer)
+        };
+        KeyCommit { scope: &self.scope, claim_id: &self.claim_id, answer: Box::new(answer) }
+    }
+
+    /// `envelope` as the record keeps it.
+    fn answer(&self, envelope: &Envelope) -> Result<StoredAnswer, StoreError> {
+        Ok(StoredAnswer {
+            fingerprint: self.fingerprint.clone(),
+            status: envelope.status.slug().to_string(),
+            http_code: envelope.http_code(),
+            body: serde_json::to_string(envelope).map_err(|e| StoreError::Corrupt(Box::new(e)))?,
+            expires_at: self.now + ANSWER_KEPT,
+            outbox: None,
+        })
+    }
 }
 
 impl<'a> KeyedRequest<'a> {
@@ -118,6 +169,7 @@ impl<'a> KeyedRequest<'a> {
             fingerprint: Fingerprint::of(ctx.body),
             request_id: ctx.request_id,
             now: ctx.now,
+            deadline: ctx.deadline,
         }
     }
 
@@ -129,8 +181,20 @@ impl<'a> KeyedRequest<'a> {
             at: self.now,
             expires_at: self.now + REQUEST_DEADLINE + CLAIM_MARGIN,
         };
-        let held = match self.deps.store.claim_key(&self.scope, &claim).await {
-            Ok(Claim::Ours) => return Ok(HeldKey { claim_id: claim.id }),
+        // The fingerprint as kept (a slow hash for a password) is made while the claim is sent.
+        let (claimed, fingerprint) =
+            tokio::join!(self.deps.store.claim_key(&self.scope, &claim), self.fingerprint.stored());
+        let held = match claimed {
+            Ok(Claim::Ours) => {
+                return Ok(HeldKey {
+                    scope: self.scope.clone(),
+                    claim_id: claim.id,
+                    fingerprint,
+                    request_id: self.request_id.to_string(),
+                    now: self.now,
+                    committed: Mutex::new(None),
+                })
+            }
             Ok(Claim::Held(record)) => record,
             Err(e) => return Err(self.crashed(&e)),
         };
@@ -140,7 +204,11 @@ impl<'a> KeyedRequest<'a> {
                 self.request_id,
             ),
             KeyRecord::Completed(kept) if self.fingerprint.matches(&kept.fingerprint).await => {
-                replay(&kept).unwrap_or_else(|e| self.crashed(&e))
+                let answer = replay(&kept).unwrap_or_else(|e| self.crashed(&e));
+                if let Some(outbox) = &kept.outbox {
+                    self.take_over(outbox).await;
+                }
+                answer
             }
             KeyRecord::Completed(_) => {
                 let why = "This key was used for a request with other params.";
@@ -150,38 +218,74 @@ impl<'a> KeyedRequest<'a> {
         Err(answer)
     }
 
-    /// After the handler: keeps the answer of a request that wrote, else releases the key,
-    /// within the request's `deadline`. If the answer cannot be kept, the claim stays until it
-    /// expires (a retry meanwhile is `request-in-progress`, never a second write) and the
-    /// answer is sent as it is.
+    /// After the handler, within the request's `deadline`: for a request whose write kept its
+    /// answer, the outbox settled (its emails sent, or their failure made the kept answer); for
+    /// one that wrote nothing, the key released; for a success that wrote nothing (nothing to
+    /// change), its answer kept. If that write fails, the answer is sent as it is: a kept outbox
+    /// is sent again by a retry, a claim held until it expires (retries meanwhile are
+    /// `request-in-progress`, never a second write).
     pub async fn finish(&self, key: HeldKey, envelope: &Envelope, deadline: Instant) {
-        let wrote = matches!(envelope.status, Status::ActionSuccessful | Status::MandrillEmailFailed);
+        let answered = matches!(envelope.status, Status::ActionSuccessful | Status::MandrillEmailFailed);
+        let committed = key.committed.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let store = &self.deps.store;
         let write = async {
-            if !wrote {
-                return self.deps.store.release_key(&self.scope, &key.claim_id, self.now).await.map(|()| true);
+            match committed {
+                // Written with the change: the outbox is this request's to settle.
+                Some(kept) if answered => {
+                    if kept.outbox.is_none() {
+                        return Ok(true);
+                    }
+                    let failed = envelope.status == Status::MandrillEmailFailed;
+                    let replaced = if failed { Some(key.answer(envelope)?) } else { None };
+                    store.settle_outbox(&self.scope, &key.claim_id, replaced.as_ref()).await
+                }
+                None if answered => store.complete_key(&self.scope, &key.claim_id, &key.answer(envelope)?).await,
+                // Refused, or cut short: a key whose change committed keeps its answer (the
+                // release is conditioned on the claim, which the commit replaced).
+                _ => store.release_key(&self.scope, &key.claim_id, self.now).await.map(|()| true),
             }
-            let answer = StoredAnswer {
-                fingerprint: self.fingerprint.stored().await,
-                status: envelope.status.slug().to_string(),
-                http_code: envelope.http_code(),
-                body: serde_json::to_string(envelope).map_err(|e| StoreError::Corrupt(Box::new(e)))?,
-                expires_at: self.now + ANSWER_KEPT,
-            };
-            self.deps.store.complete_key(&self.scope, &key.claim_id, &answer).await
         };
         let failure = match tokio::time::timeout(deadline.saturating_duration_since(Instant::now()), write).await {
             Ok(Ok(true)) => return,
-            Ok(Ok(false)) => "the claim expired before the answer was kept".to_string(),
+            Ok(Ok(false)) => "the key or its outbox was no longer this request's".to_string(),
             Ok(Err(e)) => e.to_string(),
             Err(_) => "no answer before the request deadline".to_string(),
         };
-        // Either way the claim stays until it expires: retries meanwhile are `request-in-progress`.
         tracing::error!(
             event = "idempotency-record-failed",
             request_id = %self.request_id,
-            wrote,
+            answered,
             error = %failure,
-            "the key's record was not written; it is held until its claim expires"
+            "the key's record was not written; a retry replays what the store kept"
+        );
+    }
+
+    /// A retry that found the emails of a request that committed not yet sent: once the holder's
+    /// lease is over, it takes them over and sends them (at least once: docs/api.md#idempotency).
+    /// If they fail, they stay for the next retry.
+    async fn take_over(&self, outbox: &Outbox) {
+        let wait = (outbox.due_at - self.deps.clock.now()).clamp(time::Duration::ZERO, OUTBOX_LEASE);
+        tokio::time::sleep(wait.unsigned_abs()).await;
+        let me = crate::pipeline::new_request_id();
+        let due_at = self.deps.clock.now() + OUTBOX_LEASE;
+        let store = &self.deps.store;
+        let failure = match store.hand_over_outbox(&self.scope, &outbox.holder, &me, due_at).await {
+            Ok(false) => return, // sent meanwhile, or taken by another retry
+            Err(e) => e.to_string(),
+            Ok(true) => match send_all(&*self.deps.notifier, &outbox.emails, self.deadline).await {
+                Err(e) => e.to_string(),
+                Ok(()) => match store.settle_outbox(&self.scope, &me, None).await {
+                    Ok(_) => return,
+                    Err(e) => format!("sent, but the outbox was not cleared: {e}"),
+                },
+            },
+        };
+        tracing::error!(
+            event = "outbox-not-sent",
+            request_id = %self.request_id,
+            emails = outbox.emails.len(),
+            error = %failure,
+            "the emails of a request that died after its commit are left for the next retry"
         );
     }
 

@@ -20,13 +20,13 @@ use crate::auth::{authenticate, AuthFailure, Caller};
 use crate::clock::{Clock, SystemClock};
 use crate::envelope::{Envelope, Outcome, Status};
 use crate::error::{RouteError, RouteResult};
-use crate::idempotency::{self, KeyedRequest};
+use crate::idempotency::{self, HeldKey, KeyedRequest};
 use crate::notify::{Email, Notifier, NotifyError};
 use crate::registry::RegistryCache;
 use crate::request::{check_body_size, check_content_type, decode_params, MAX_BODY_BYTES};
 use crate::routes::RouteId;
 use crate::settings::Settings;
-use crate::store::Store;
+use crate::store::{KeyCommit, Store};
 use crate::telemetry::{self, log_request, RequestCounts, RequestRecord};
 use crate::views::{application_view, session_view, ApplicationView, SessionView, ViewName};
 
@@ -95,6 +95,8 @@ pub struct Context<'a> {
     pub now: OffsetDateTime,
     /// When the request's deadline passes (`REQUEST_DEADLINE` after it arrived).
     pub deadline: Instant,
+    /// The `Idempotency-Key` the request holds, if it was sent with one.
+    pub key: Option<&'a HeldKey>,
 }
 
 /// All of a request's emails share this, and never the last of the request's own deadline:
@@ -109,28 +111,43 @@ impl Context<'_> {
     /// Stage 19: sends every email of the request at once, after the write, under one deadline.
     /// Every email is attempted; a failure of any is reported (one error for them all).
     pub async fn send_all(&self, emails: &[Email]) -> Result<(), NotifyError> {
-        if emails.is_empty() {
-            return Ok(());
-        }
-        let left = self.deadline.saturating_duration_since(Instant::now()).saturating_sub(ANSWER_RESERVE);
-        let limit = NOTIFY_DEADLINE.min(left);
-        let sends = futures_util::future::join_all(emails.iter().map(|e| self.deps.notifier.send(e)));
-        let results = tokio::time::timeout(limit, sends).await.map_err(|_| {
-            crate::telemetry::count_emails_failed(emails.len());
-            NotifyError(format!("no answer within {} ms for {} email(s)", limit.as_millis(), emails.len()))
-        })?;
-        let failed: Vec<String> = results.into_iter().filter_map(Result::err).map(|e| e.to_string()).collect();
-        crate::telemetry::count_emails_failed(failed.len());
-        match failed.len() {
-            0 => Ok(()),
-            n => Err(NotifyError(format!("{n} of {} email(s) failed: {}", emails.len(), failed.join("; ")))),
-        }
+        send_all(&*self.deps.notifier, emails, self.deadline).await
+    }
+
+    /// With a key, its answer for the route's write of a `T`, to write in the same transaction:
+    /// `render` gives the record's `data` and emails exactly as the handler then sends them.
+    pub fn key_commit<'b, T>(
+        &'b self,
+        render: &'b (dyn Fn(&T) -> (Value, Vec<Email>) + Send + Sync),
+    ) -> Option<KeyCommit<'b, T>> {
+        self.key.map(|key| key.commit(self.deps, render))
     }
 
     /// Stage 19 for a saved record `data`: every email sent, then the record, or
     /// `mandrill-email-failed` with it.
     pub async fn notify(&self, emails: &[Email], data: Value) -> RouteResult {
         RouteError::after_notify(self.send_all(emails).await, data)
+    }
+}
+
+/// Sends `emails` at once through `notifier`, within `NOTIFY_DEADLINE` and never the last of
+/// `deadline`; every email is attempted, a failure of any reported (one error for them all).
+pub async fn send_all(notifier: &dyn Notifier, emails: &[Email], deadline: Instant) -> Result<(), NotifyError> {
+    if emails.is_empty() {
+        return Ok(());
+    }
+    let left = deadline.saturating_duration_since(Instant::now()).saturating_sub(ANSWER_RESERVE);
+    let limit = NOTIFY_DEADLINE.min(left);
+    let sends = futures_util::future::join_all(emails.iter().map(|e| notifier.send(e)));
+    let results = tokio::time::timeout(limit, sends).await.map_err(|_| {
+        crate::telemetry::count_emails_failed(emails.len());
+        NotifyError(format!("no answer within {} ms for {} email(s)", limit.as_millis(), emails.len()))
+    })?;
+    let failed: Vec<String> = results.into_iter().filter_map(Result::err).map(|e| e.to_string()).collect();
+    crate::telemetry::count_emails_failed(failed.len());
+    match failed.len() {
+        0 => Ok(()),
+        n => Err(NotifyError(format!("{n} of {} email(s) failed: {}", emails.len(), failed.join("; ")))),
     }
 }
 
@@ -252,7 +269,7 @@ async fn run(
     let objects = CallerObjects::of(&caller, &body);
     // Kept where `handle` sees it too: a panic or the deadline still answers with the caller.
     let (caller, objects) = &*caller_out.insert((caller, objects));
-    let ctx = Context { deps, route, caller, body: &body, request_id: id, now, deadline };
+    let ctx = Context { deps, route, caller, body: &body, request_id: id, now, deadline, key: None };
     let mut envelope = match idempotency::requested_key(req.headers()) {
         Err(refused) => Envelope::new(refused, id),
         Ok(None) => Envelope::new(outcome_of(handler(ctx).await, route, id), id),
@@ -279,7 +296,7 @@ async fn run_once(keyed: &KeyedRequest<'_>, ctx: Context<'_>, handler: RouteFn) 
     };
     let (route, id, deadline) = (ctx.route, ctx.request_id, ctx.deadline);
     let handler_deadline = deadline - idempotency::RECORD_RESERVE;
-    let run = AssertUnwindSafe(handler(Context { deadline: handler_deadline, ..ctx })).catch_unwind();
+    let run = AssertUnwindSafe(handler(Context { deadline: handler_deadline, key: Some(&held), ..ctx })).catch_unwind();
     let outcome = match tokio::time::timeout_at(handler_deadline.into(), run).await {
         Ok(Ok(result)) => outcome_of(result, route, id),
         Ok(Err(_panic)) => cut_short(id, route, "handler panicked"),

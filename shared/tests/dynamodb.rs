@@ -107,6 +107,7 @@ async fn idempotency_key_items_carry_a_ttl_at_their_expiry() {
         http_code: 200,
         body: "{}".into(),
         expires_at: kept_until,
+        outbox: None,
     };
     assert!(!store.complete_key(&scope, "not-ours", &answer).await.unwrap(), "only the claim completes");
     assert!(store.complete_key(&scope, "c1", &answer).await.unwrap());
@@ -142,16 +143,19 @@ async fn a_refused_create_leaves_no_guard_and_ids_never_repeat() {
     let store = fresh_dynamodb_table().await;
     let fx = fixture::parse(&test_support::demo_fixture_text(), NOW).unwrap();
     store.load_fixture(&fx, SeedMode::KeepExisting).await.unwrap();
-    let first = store.create_entity(&draft("one", "one@x.io", 7)).await.unwrap();
+    let first = store.create_entity(&draft("one", "one@x.io", 7), None).await.unwrap();
     assert_eq!(first.id, 7, "ids continue after the fixture's largest");
     assert!(matches!(
-        store.create_entity(&draft("one", "fresh@x.io", 7)).await,
+        store.create_entity(&draft("one", "fresh@x.io", 7), None).await,
         Err(CreateError::Taken { slug_taken: true, email_taken: false })
     ));
     assert!(raw_item(&store, keys::entity_email("fresh@x.io")).await.is_none(), "no guard without its record");
-    assert!(matches!(store.create_entity(&draft("two", "two@x.io", 99)).await, Err(CreateError::IntegrationNotFound)));
+    assert!(matches!(
+        store.create_entity(&draft("two", "two@x.io", 99), None).await,
+        Err(CreateError::IntegrationNotFound)
+    ));
     assert!(raw_item(&store, keys::entity_slug("two")).await.is_none());
-    let second = store.create_entity(&draft("two", "two@x.io", 8)).await.unwrap();
+    let second = store.create_entity(&draft("two", "two@x.io", 8), None).await.unwrap();
     assert!(second.id > first.id, "a refused create may leave a gap, never a repeat");
     let guard = raw_item(&store, keys::entity_slug("two")).await.unwrap();
     assert_eq!(guard[keys::OWNER], AttributeValue::N(second.id.to_string()));
@@ -163,17 +167,17 @@ async fn seeding_again_is_harmless_and_keeps_counters_and_kill_switches() {
     let fx = fixture::parse(&test_support::demo_fixture_text(), NOW).unwrap();
     store.load_fixture(&fx, SeedMode::KeepExisting).await.unwrap();
     registry::sync(&store, false).await.unwrap();
-    let created = store.create_entity(&draft("after-seed", "after@x.io", 7)).await.unwrap();
+    let created = store.create_entity(&draft("after-seed", "after@x.io", 7), None).await.unwrap();
     registry::set_deployed(&store, RecordKind::Route, "clients.update", false).await.unwrap();
 
     store.load_fixture(&fx, SeedMode::KeepExisting).await.unwrap();
     registry::sync(&store, false).await.unwrap();
-    let next = store.create_entity(&draft("after-reseed", "again@x.io", 7)).await.unwrap();
+    let next = store.create_entity(&draft("after-reseed", "again@x.io", 7), None).await.unwrap();
     assert!(next.id > created.id, "the counter never goes back");
     let snapshot = store.registry().await.unwrap();
     assert!(snapshot.routes.iter().any(|r| r.name == "clients.update" && !r.deployed));
     assert!(matches!(
-        store.create_entity(&draft("acme-realty", "z@x.io", 7)).await,
+        store.create_entity(&draft("acme-realty", "z@x.io", 7), None).await,
         Err(CreateError::Taken { slug_taken: true, .. })
     ));
 
@@ -479,7 +483,7 @@ async fn entities_create_like(deps: &Deps, req: lambda_http::Request) -> lambda_
         async move {
             let now = ctx.now;
             let draft = EntityDraft { now, ..draft("cut-off", "cut@off.example", 7) };
-            let e = ctx.deps.store.create_entity(&draft).await?;
+            let e = ctx.deps.store.create_entity(&draft, None).await?;
             Ok(json!({"id": e.id}))
         }
         .boxed()
@@ -487,8 +491,10 @@ async fn entities_create_like(deps: &Deps, req: lambda_http::Request) -> lambda_
     handle(deps, RouteId::EntitiesCreate, create, req).await
 }
 
-/// A client update sets `phone`; another writer sets `bio` between the store's read of the
-/// client and its transaction (an email move). `data` is the record as stored: both show.
+/// A client update moves the email; another writer sets `bio` between the store's read of the
+/// client and its transaction (counting the revision up, as every client write does). The
+/// transaction, conditioned on the revision read, is refused and made again from a new read:
+/// `data` is the record as stored, both changes show.
 #[tokio::test]
 async fn data_after_a_transactional_update_is_the_stored_record() {
     let app = TestApp::dynamodb().await;
@@ -497,8 +503,10 @@ async fn data_after_a_transactional_update_is_the_stored_record() {
         let key = keys::client(100);
         let set = other.client().update_item().table_name(other.table()).set_key(Some(key));
         let set = set
-            .update_expression("SET bio = :b")
-            .expression_attribute_values(":b", AttributeValue::S("by another".into()));
+            .update_expression("SET bio = :b, revision = if_not_exists(revision, :zero) + :one")
+            .expression_attribute_values(":b", AttributeValue::S("by another".into()))
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()));
         set.send().await.expect("the other writer's update");
     }
     .boxed();
@@ -542,7 +550,7 @@ fn update_email_like(ctx: Context<'_>) -> BoxFuture<'_, RouteResult> {
         let email = ctx.body["email"].as_str().map(str::to_string);
         let patch =
             shared::store::ClientPatch { client_id: 100, email, fields: Vec::new(), password: None, now: ctx.now };
-        let updated = ctx.deps.store.update_client(&patch, &shared::store::ClientScope::ANY).await?;
+        let updated = ctx.deps.store.update_client(&patch, &shared::store::ClientScope::ANY, None).await?;
         Ok(shared::views::client_view(&updated.client, shared::views::ClientView::ClientRead, true, None))
     }
     .boxed()

@@ -56,13 +56,18 @@ impl Store for FaultyStore {
         }
         self.inner.client(id).await
     }
-    async fn update_client(&self, p: &ClientPatch, scope: &ClientScope) -> Result<UpdatedClient, PatchError> {
+    async fn update_client(
+        &self,
+        p: &ClientPatch,
+        scope: &ClientScope,
+        key: Option<&KeyCommit<'_, UpdatedClient>>,
+    ) -> Result<UpdatedClient, PatchError> {
         self.data()?;
         let fault = *self.update_fault.lock().unwrap();
         if fault == Some(FaultPoint::BeforeSend) {
             return Err(StoreError::Unavailable("injected fault before the write".into()).into());
         }
-        let updated = self.inner.update_client(p, scope).await?;
+        let updated = self.inner.update_client(p, scope, key).await?;
         if fault == Some(FaultPoint::AfterCommit) {
             return Err(StoreError::Unavailable("injected fault after the write".into()).into());
         }
@@ -80,9 +85,9 @@ impl Store for FaultyStore {
         self.data()?;
         self.inner.entity(id).await
     }
-    async fn create_entity(&self, d: &EntityDraft) -> Result<Entity, CreateError> {
+    async fn create_entity(&self, d: &EntityDraft, key: Option<&KeyCommit<'_, Entity>>) -> Result<Entity, CreateError> {
         self.data()?;
-        self.inner.create_entity(d).await
+        self.inner.create_entity(d, key).await
     }
     async fn registry(&self) -> StoreResult<RegistrySnapshot> {
         if self.registry_down.load(SeqCst) {
@@ -107,6 +112,17 @@ impl Store for FaultyStore {
     async fn release_key(&self, key: &KeyScope, claim_id: &str, now: OffsetDateTime) -> StoreResult<()> {
         self.data()?;
         self.inner.release_key(key, claim_id, now).await
+    }
+    async fn hand_over_outbox(&self, key: &KeyScope, holder: &str, to: &str, due: OffsetDateTime) -> StoreResult<bool> {
+        self.data()?;
+        self.inner.hand_over_outbox(key, holder, to, due).await
+    }
+    async fn settle_outbox(&self, key: &KeyScope, holder: &str, answer: Option<&StoredAnswer>) -> StoreResult<bool> {
+        self.data()?;
+        if self.answers_down.load(SeqCst) {
+            return Err(StoreError::Unavailable("injected fault while settling the outbox".into()));
+        }
+        self.inner.settle_outbox(key, holder, answer).await
     }
     async fn load_fixture(&self, f: &Fixture, mode: shared::store::seed::SeedMode) -> StoreResult<()> {
         self.inner.load_fixture(f, mode).await

@@ -54,11 +54,13 @@ async fn update(ctx: Context<'_>) -> RouteResult {
 
     // Stage 16. A plain field update checks visibility inside the store's conditional write;
     // a password change, an empty update and a user with several roles read the record first.
+    let mut read = None;
     if params.contains("password") || !writes_record || has_several_roles(ctx.caller) {
         // Someone else's client answers exactly as one that does not exist.
         let Some(client) = ctx.deps.store.client(id).await?.filter(|c| scope.allows(c)) else {
             return Err(RouteError::param(Status::InvalidParam, "id", NO_SUCH_CLIENT));
         };
+        read = Some(client.clone());
         // A user with several roles writes with the rights of the roles that see this client.
         refuse_denied(ctx.caller, &params, Some(&client))?;
         patch.password = password_change(&ctx, &params, &client).await?;
@@ -69,17 +71,50 @@ async fn update(ctx: Context<'_>) -> RouteResult {
     }
 
     let password_changed = patch.password.is_some();
-    let UpdatedClient { client, previous_email } = ctx.deps.store.update_client(&patch, &scope).await?;
-    let mut emails: Vec<Email> = Vec::new();
-    if !client.email.eq_ignore_ascii_case(&previous_email) {
-        emails.push(notify::client_email_changed(&client, &previous_email));
-    }
-    if password_changed {
-        emails.push(notify::client_password_changed(&client));
+    // With a key, `data` is made before the commit, so the branding view's entity is read first.
+    let entity = match (ctx.key, view) {
+        (Some(_), ClientView::Branding) => match read {
+            Some(client) => Some(client),
+            None => ctx.deps.store.client(id).await?,
+        }
+        .and_then(|c| c.entity_id),
+        _ => None,
+    };
+    let entity = match entity {
+        Some(eid) => ctx.deps.store.entity(eid).await?,
+        None => None,
+    };
+    let staff = is_staff(ctx.caller);
+    let answer = |updated: &UpdatedClient| {
+        (client_view(&updated.client, view, staff, entity.as_ref()), emails_of(updated, password_changed))
+    };
+    let updated = ctx.deps.store.update_client(&patch, &scope, ctx.key_commit(&answer).as_ref()).await?;
+    let (data, emails) = answer(&updated);
+    if ctx.key.is_some() {
+        return ctx.notify(&emails, data).await;
     }
     // The emails go out whether or not the view renders (the branding view reads the entity).
-    let (sent, data) = tokio::join!(ctx.send_all(&emails), render(&ctx, &client, view));
+    let (sent, data) = tokio::join!(ctx.send_all(&emails), render(&ctx, &updated.client, view));
     RouteError::after_notify(sent, data?)
+}
+
+/// The emails an update sends: to the old address when the email changed, to the client when
+/// the password did.
+fn emails_of(updated: &UpdatedClient, password_changed: bool) -> Vec<Email> {
+    let UpdatedClient { client, previous_email } = updated;
+    let mut emails = Vec::new();
+    if !client.email.eq_ignore_ascii_case(previous_email) {
+        emails.push(notify::client_email_changed(client, previous_email));
+    }
+    if password_changed {
+        emails.push(notify::client_password_changed(client));
+    }
+    emails
+}
+
+/// Staff see every field of a client.
+fn is_staff(caller: &Caller) -> bool {
+    caller.is_employee() || caller.application().is_some()
 }
 
 /// The clients this caller may see (docs/api.md#permissions).
@@ -188,6 +223,5 @@ async fn render(ctx: &Context<'_>, client: &Client, view: ClientView) -> RouteRe
         Some(eid) if view == ClientView::Branding && client.use_parent_branding => ctx.deps.store.entity(eid).await?,
         _ => None,
     };
-    let staff = ctx.caller.is_employee() || ctx.caller.application().is_some();
-    Ok(client_view(client, view, staff, entity.as_ref()))
+    Ok(client_view(client, view, is_staff(ctx.caller), entity.as_ref()))
 }

@@ -4,7 +4,7 @@
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use shared::auth::Caller;
-use shared::model::Address;
+use shared::model::{Address, Entity};
 use shared::notify;
 use shared::params::{self, Kind, ParamSpec, Params};
 use shared::store::EntityDraft;
@@ -46,10 +46,13 @@ async fn create(ctx: Context<'_>) -> RouteResult {
         }
     }
     let draft = draft(&params, integration_id, ctx.caller, ctx.now);
-    // Stages 16–18 are one atomic store call: integration exists, slug and email free, write.
-    let entity = ctx.deps.store.create_entity(&draft).await?;
-    let data = entity_view(&entity, params.view("view", EntityView::Entity));
-    ctx.notify(&[notify::entity_created(&entity)], data).await
+    let view = params.view("view", EntityView::Entity);
+    let answer = |entity: &Entity| (entity_view(entity, view), vec![notify::entity_created(entity)]);
+    // Stages 16–18 are one atomic store call: integration exists, slug and email free, write
+    // (with a key, its answer and emails too).
+    let entity = ctx.deps.store.create_entity(&draft, ctx.key_commit(&answer).as_ref()).await?;
+    let (data, emails) = answer(&entity);
+    ctx.notify(&emails, data).await
 }
 
 fn draft(params: &Params, integration_id: u64, caller: &Caller, now: time::OffsetDateTime) -> EntityDraft {

@@ -16,7 +16,7 @@ use self::secret::KeySource;
 use crate::model::{Client, Entity};
 
 /// One email to one recipient.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Email {
     pub to: String,
     pub subject: String,

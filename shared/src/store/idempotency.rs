@@ -6,7 +6,10 @@ use time::{Duration, OffsetDateTime};
 
 use crate::auth::Caller;
 use crate::model::Actor;
+use crate::notify::Email;
 use crate::routes::RouteId;
+
+use super::StoreResult;
 
 /// How long a completed request's answer is kept for replays.
 pub const ANSWER_KEPT: Duration = Duration::hours(24);
@@ -54,7 +57,33 @@ pub struct StoredAnswer {
     /// The envelope as first sent, without the caller's `session` / `application` object.
     pub body: String,
     pub expires_at: OffsetDateTime,
+    /// The request's emails while they are not known to be sent.
+    pub outbox: Option<Outbox>,
 }
+
+/// The emails of a committed request, recorded with its change (docs/api.md#idempotency) and
+/// removed once they are sent: a request that dies after its commit leaves them to a retry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outbox {
+    /// Who sends them: the request that committed (its claim id) or a retry that took them over.
+    pub holder: String,
+    /// Until then the holder may still be sending them; after it, a retry takes them over.
+    pub due_at: OffsetDateTime,
+    pub emails: Vec<Email>,
+}
+
+/// A keyed request's answer, written in the same transaction as its change and conditioned on
+/// the claim still being the request's: a committed change always has its answer kept.
+pub struct KeyCommit<'a, T> {
+    pub scope: &'a KeyScope,
+    pub claim_id: &'a str,
+    /// The answer for the record the write leaves, made before the commit (a store that retries
+    /// its write asks again with the record it retries with).
+    pub answer: AnswerFor<'a, T>,
+}
+
+/// How a [`KeyCommit`] makes its answer from the record its write leaves.
+pub type AnswerFor<'a, T> = Box<dyn Fn(&T) -> StoreResult<StoredAnswer> + Send + Sync + 'a>;
 
 /// A live record under a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +108,11 @@ pub enum Claim {
     Ours,
     /// A live record holds the key.
     Held(KeyRecord),
+}
+
+/// Why a keyed write wrote nothing: its claim expired and the key was claimed anew.
+pub fn claim_lost() -> super::StoreError {
+    super::StoreError::Unavailable("the idempotency key's claim expired before the write".into())
 }
 
 /// A record that expired at `expires_at` no longer holds its key at `now`.

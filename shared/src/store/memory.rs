@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use super::idempotency::expired;
+use super::idempotency::{claim_lost, expired};
 use super::seed::{self, Record, SeedMode};
 use super::*;
 use crate::model::{Integration, Revocation};
@@ -32,6 +32,28 @@ struct State {
 }
 
 impl State {
+    /// Keeps `key`'s answer for `record` if the key is still the request's claim: a write's
+    /// first step, the only one that can fail, so that a failure writes nothing.
+    fn complete<T>(&mut self, key: Option<&KeyCommit<'_, T>>, record: &T) -> StoreResult<()> {
+        let Some(k) = key else { return Ok(()) };
+        if self.request_keys.get(k.scope).and_then(|(claim, _)| claim.as_deref()) != Some(k.claim_id) {
+            return Err(claim_lost());
+        }
+        let answer = (k.answer)(record)?;
+        self.request_keys.insert(k.scope.clone(), (None, KeyRecord::Completed(answer)));
+        Ok(())
+    }
+
+    /// The outbox of `key`'s completed answer if `holder` holds it.
+    fn outbox_of(&mut self, key: &KeyScope, holder: &str) -> Option<&mut StoredAnswer> {
+        match self.request_keys.get_mut(key) {
+            Some((_, KeyRecord::Completed(answer))) if answer.outbox.as_ref().is_some_and(|o| o.holder == holder) => {
+                Some(answer)
+            }
+            _ => None,
+        }
+    }
+
     /// The guards of the record `record` replaces.
     fn previous_guards(&self, record: Record<'_>) -> Vec<(Guard, u64)> {
         let previous = match record {
@@ -126,7 +148,12 @@ impl Store for MemoryStore {
         Ok(self.lock().clients.get(&id).cloned())
     }
 
-    async fn update_client(&self, patch: &ClientPatch, scope: &ClientScope) -> Result<UpdatedClient, PatchError> {
+    async fn update_client(
+        &self,
+        patch: &ClientPatch,
+        scope: &ClientScope,
+        key: Option<&KeyCommit<'_, UpdatedClient>>,
+    ) -> Result<UpdatedClient, PatchError> {
         let mut state = self.lock();
         let current =
             state.clients.get(&patch.client_id).filter(|c| scope.allows(c)).ok_or(PatchError::ClientNotFound)?;
@@ -145,7 +172,10 @@ impl Store for MemoryStore {
                 return Err(PatchError::PasswordChanged);
             }
         }
-        // Every check has passed: write everything.
+        let written = UpdatedClient { client: updated, previous_email };
+        // Every check has passed: write everything, the key's answer first (the one step that
+        // can fail).
+        state.complete(key, &written)?;
         if let Some(guard) = new_guard {
             // The old address's guard is released only if it is this client's.
             if state.guards.get(&old_guard) == Some(&patch.client_id) {
@@ -160,8 +190,8 @@ impl Store for MemoryStore {
                 user.revocation = Some(Revocation { sessions_valid_after: patch.now, kept_session });
             }
         }
-        state.clients.insert(patch.client_id, updated.clone());
-        Ok(UpdatedClient { client: updated, previous_email })
+        state.clients.insert(patch.client_id, written.client.clone());
+        Ok(written)
     }
 
     async fn begin_password_attempt(&self, user_id: u64, now: OffsetDateTime) -> StoreResult<PasswordAttempt> {
@@ -183,7 +213,11 @@ impl Store for MemoryStore {
         Ok(self.lock().entities.get(&id).cloned())
     }
 
-    async fn create_entity(&self, draft: &EntityDraft) -> Result<Entity, CreateError> {
+    async fn create_entity(
+        &self,
+        draft: &EntityDraft,
+        key: Option<&KeyCommit<'_, Entity>>,
+    ) -> Result<Entity, CreateError> {
         let mut state = self.lock();
         if !state.integrations.contains_key(&draft.integration_id) {
             return Err(CreateError::IntegrationNotFound);
@@ -195,9 +229,10 @@ impl Store for MemoryStore {
         if slug_taken || email_taken {
             return Err(CreateError::Taken { slug_taken, email_taken });
         }
-        state.last_entity_id += 1;
-        let id = state.last_entity_id;
+        let id = state.last_entity_id + 1;
         let entity = draft.to_entity(id);
+        state.complete(key, &entity)?;
+        state.last_entity_id = id;
         state.guards.insert(slug_guard, id);
         state.guards.insert(email_guard, id);
         state.entities.insert(id, entity.clone());
@@ -257,6 +292,31 @@ impl Store for MemoryStore {
             state.request_keys.remove(key);
         }
         Ok(())
+    }
+
+    async fn hand_over_outbox(
+        &self,
+        key: &KeyScope,
+        holder: &str,
+        to: &str,
+        due_at: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let mut state = self.lock();
+        let Some(answer) = state.outbox_of(key, holder) else { return Ok(false) };
+        if let Some(outbox) = &mut answer.outbox {
+            (outbox.holder, outbox.due_at) = (to.to_string(), due_at);
+        }
+        Ok(true)
+    }
+
+    async fn settle_outbox(&self, key: &KeyScope, holder: &str, replaced: Option<&StoredAnswer>) -> StoreResult<bool> {
+        let mut state = self.lock();
+        let Some(answer) = state.outbox_of(key, holder) else { return Ok(false) };
+        if let Some(replaced) = replaced {
+            *answer = replaced.clone();
+        }
+        answer.outbox = None;
+        Ok(true)
     }
 
     async fn load_fixture(&self, fixture: &Fixture, mode: SeedMode) -> StoreResult<()> {

@@ -13,7 +13,7 @@ pub mod unique;
 
 pub(crate) use attempts::window_open;
 pub use attempts::{PasswordAttempt, PASSWORD_ATTEMPTS, PASSWORD_WINDOW};
-pub use idempotency::{Claim, KeyClaim, KeyRecord, KeyScope, StoredAnswer};
+pub use idempotency::{Claim, KeyClaim, KeyCommit, KeyRecord, KeyScope, Outbox, StoredAnswer};
 pub use unique::{email_key, Guard};
 
 use async_trait::async_trait;
@@ -203,8 +203,14 @@ pub trait Store: Send + Sync {
     async fn client(&self, id: u64) -> StoreResult<Option<Client>>;
     /// Applies the patch atomically to a client in `scope` (else `ClientNotFound`): only the
     /// listed fields change, the email's uniqueness guard moves with it, and a password change
-    /// writes the hash and the revocation of the user's other sessions together.
-    async fn update_client(&self, patch: &ClientPatch, scope: &ClientScope) -> Result<UpdatedClient, PatchError>;
+    /// writes the hash and the revocation of the user's other sessions together. With `key`,
+    /// the key's answer is written in the same transaction (else nothing is written).
+    async fn update_client(
+        &self,
+        patch: &ClientPatch,
+        scope: &ClientScope,
+        key: Option<&KeyCommit<'_, UpdatedClient>>,
+    ) -> Result<UpdatedClient, PatchError>;
 
     /// Counts one check of `user_id`'s `current_password` at `now`, atomically (concurrent checks
     /// each count): the first [`PASSWORD_ATTEMPTS`] of a window are allowed, later ones locked.
@@ -213,8 +219,13 @@ pub trait Store: Send + Sync {
     async fn clear_password_attempts(&self, user_id: u64) -> StoreResult<()>;
 
     async fn entity(&self, id: u64) -> StoreResult<Option<Entity>>;
-    /// Allocates the next entity id and writes the entity with its unique slug and email.
-    async fn create_entity(&self, draft: &EntityDraft) -> Result<Entity, CreateError>;
+    /// Allocates the next entity id and writes the entity with its unique slug and email, and
+    /// with `key` the key's answer, in one transaction.
+    async fn create_entity(
+        &self,
+        draft: &EntityDraft,
+        key: Option<&KeyCommit<'_, Entity>>,
+    ) -> Result<Entity, CreateError>;
 
     async fn registry(&self) -> StoreResult<RegistrySnapshot>;
     /// Writes one registry record; with `only_if_missing`, an existing record is left as it is.
@@ -234,6 +245,18 @@ pub trait Store: Send + Sync {
     async fn complete_key(&self, key: &KeyScope, claim_id: &str, answer: &StoredAnswer) -> StoreResult<bool>;
     /// Frees the key from the claim `claim_id` (if it still holds it), as of `now`.
     async fn release_key(&self, key: &KeyScope, claim_id: &str, now: OffsetDateTime) -> StoreResult<()>;
+    /// Gives the outbox held by `holder` to `to`, due at `due_at`; `false` if `holder` no longer
+    /// holds one.
+    async fn hand_over_outbox(
+        &self,
+        key: &KeyScope,
+        holder: &str,
+        to: &str,
+        due_at: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// Removes the outbox held by `holder` (its emails were sent, or their failure answered),
+    /// with `answer` the kept answer replaced; `false` if `holder` no longer holds one.
+    async fn settle_outbox(&self, key: &KeyScope, holder: &str, answer: Option<&StoredAnswer>) -> StoreResult<bool>;
 
     /// Writes a checked fixture (docs/api.md#fixture-format); loading the same fixture twice is
     /// harmless.

@@ -2,15 +2,14 @@
 //! gets the first answer back and changes nothing; on every store, through both routes.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use lambda_http::http::{HeaderValue, Method};
 use lambda_http::Request;
 use serde_json::{json, Value};
 use shared::auth::verify_password;
-use shared::store::{Claim, KeyClaim, KeyRecord, KeyScope};
+use shared::store::{Claim, KeyClaim, KeyCommit, KeyRecord, KeyScope, StoredAnswer};
 use shared::RouteId;
-use test_support::{base64, request, wait, FakeMandrill, FakeReply, Reply, TestApp, NOW};
+use test_support::{base64, request, FakeMandrill, FakeReply, Reply, StallAfterCommit, TestApp, NOW};
 
 const APP: &str = "demo-app-token"; // application 1
 const EMPLOYEE: &str = "demo-employee-token"; // user 11
@@ -31,14 +30,20 @@ fn with_key(mut req: Request, key: Option<&str>) -> Request {
     req
 }
 
+fn create_request(body: &Value, key: Option<&str>) -> Request {
+    with_key(request(Method::POST, "/api/v1/entities/create", Some("application/json"), body.to_string()), key)
+}
+
+fn update_request(body: &Value, key: Option<&str>) -> Request {
+    with_key(request(Method::PUT, "/api/v1/clients/update", Some("application/json"), base64(body)), key)
+}
+
 async fn create(app: &TestApp, body: &Value, key: Option<&str>) -> Reply {
-    let req = request(Method::POST, "/api/v1/entities/create", Some("application/json"), body.to_string());
-    Reply::from_response(planocore::handle(&app.deps, with_key(req, key)).await)
+    Reply::from_response(planocore::handle(&app.deps, create_request(body, key)).await)
 }
 
 async fn update(app: &TestApp, body: &Value, key: Option<&str>) -> Reply {
-    let req = request(Method::PUT, "/api/v1/clients/update", Some("application/json"), base64(body));
-    Reply::from_response(planocore::handle(&app.deps, with_key(req, key)).await)
+    Reply::from_response(planocore::handle(&app.deps, update_request(body, key)).await)
 }
 
 fn replayed(r: &Reply) -> bool {
@@ -170,39 +175,145 @@ async fn a_bad_key_is_invalid_param_after_authentication(app: TestApp) {
     assert_eq!(app.entity_ids().await.len(), before);
 }
 
-async fn a_crash_after_the_claim_leaves_a_record_that_expires_and_is_claimed_anew(mut app: TestApp) {
-    // The old address's notification never answers: the request is still running when its
-    // process dies (the task is dropped, as Lambda drops a timed-out invocation).
-    let fake = FakeMandrill::start(FakeReply::Slow(Duration::from_secs(60))).await;
-    app.deps.notifier = fake.notifier("md-key");
-    let app = Arc::new(app);
-    let body = json!({"token": EMPLOYEE, "id": 100, "email": "ada@moved.example"});
+/// `app` whose store stalls each write once it has committed, and the trap to disarm.
+fn trapped(mut app: TestApp) -> (Arc<TestApp>, Arc<StallAfterCommit>) {
+    let trap = Arc::new(StallAfterCommit::new(app.deps.store.clone()));
+    app.deps.store = trap.clone();
+    (Arc::new(app), trap)
+}
+
+/// Sends `req` and drops it once its write has committed, before it answers or sends an email:
+/// what a process killed there leaves (its store kept). The trap is disarmed for the retries.
+async fn kill_after_commit(app: &Arc<TestApp>, trap: &StallAfterCommit, req: Request) {
     let running = tokio::spawn({
-        let (app, body) = (app.clone(), body.clone());
-        async move { update(&app, &body, Some("move-ada")).await }
+        let app = app.clone();
+        async move { drop(planocore::handle(&app.deps, req).await) }
     });
-    // Written, and waiting for Mandrill.
-    wait::until_async("the notification reached Mandrill", Duration::from_secs(10), wait::nothing, || async {
-        (!fake.requests().is_empty()).then_some(())
-    })
-    .await;
-    assert_eq!(app.deps.store.client(100).await.unwrap().unwrap().email, "ada@moved.example");
+    trap.wait_committed().await;
     running.abort();
     assert!(running.await.unwrap_err().is_cancelled());
+    trap.arm(false);
+}
 
-    let waiting = update(&app, &body, Some("move-ada")).await;
-    assert_eq!((waiting.status(), waiting.code), ("request-in-progress", 409), "{}", waiting.body);
-    assert_eq!(waiting.headers["retry-after"], "1");
-    // Still held a second before the claim expires (the clock decides, not a TTL).
-    app.clock.advance(time::Duration::seconds(9));
-    assert_eq!(update(&app, &body, Some("move-ada")).await.status(), "request-in-progress");
-    app.clock.advance(time::Duration::seconds(1));
-    let anew = update(&app, &body, Some("move-ada")).await;
-    assert_eq!(anew.status(), "action-successful", "{}", anew.body);
-    assert!(!replayed(&anew));
-    assert_eq!(anew.body["data"]["email"], "ada@moved.example");
-    assert_eq!(fake.requests().len(), 1, "the address did not change again: no second email");
-    assert_replay_of(&update(&app, &body, Some("move-ada")).await, &anew);
+/// A replay of the answer the dead request would have sent: `idempotent-replayed`, its own
+/// `request_id` (the same on every replay), never the retry's.
+#[track_caller]
+fn assert_replayed_answer(retry: &Reply, again: &Reply) {
+    assert!(replayed(retry) && replayed(again), "{}", retry.body);
+    assert_eq!((retry.status(), retry.code), ("action-successful", 200), "{}", retry.body);
+    assert_eq!((&again.body["data"], &again.body["request_id"]), (&retry.body["data"], &retry.body["request_id"]));
+    assert_eq!(retry.headers["x-request-id"], retry.body["request_id"].as_str().unwrap());
+}
+
+async fn a_create_killed_after_its_commit_is_replayed_with_its_id_and_its_email_sent(app: TestApp) {
+    let before = app.entity_ids().await;
+    let (app, trap) = trapped(app);
+    let body = entity(APP, "oak");
+    kill_after_commit(&app, &trap, create_request(&body, Some("oak"))).await;
+    let after = app.entity_ids().await;
+    assert_eq!(after.len(), before.len() + 1, "the entity is written");
+    assert!(app.notifier.emails().is_empty(), "the process died before its email");
+
+    // At once, as the clock has not moved: the retry waits out the dead request's lease.
+    let retry = create(&app, &body, Some("oak")).await;
+    let again = create(&app, &body, Some("oak")).await;
+    assert_replayed_answer(&retry, &again);
+    let id = after.iter().find(|id| !before.contains(id)).unwrap();
+    assert_eq!((&retry.body["data"]["id"], &retry.body["data"]["entity_slug"]), (&json!(id), &json!("oak")));
+    assert_eq!(app.entity_ids().await, after, "one record");
+    let emails = app.notifier.emails();
+    assert_eq!(emails.iter().map(|e| e.to.as_str()).collect::<Vec<_>>(), ["oak@co.example"], "sent once");
+}
+
+async fn an_email_change_killed_after_its_commit_is_replayed_and_notified_once(app: TestApp) {
+    let (app, trap) = trapped(app);
+    let body = json!({"token": EMPLOYEE, "id": 100, "email": "ada@moved.example", "view": "client_read"});
+    kill_after_commit(&app, &trap, update_request(&body, Some("move-ada"))).await;
+    let stored = app.deps.store.client(100).await.unwrap().unwrap();
+    assert_eq!(stored.email, "ada@moved.example");
+    assert!(app.notifier.emails().is_empty());
+
+    app.clock.advance(time::Duration::seconds(5)); // the dead request's lease is over
+    let retry = update(&app, &body, Some("move-ada")).await;
+    let again = update(&app, &body, Some("move-ada")).await;
+    assert_replayed_answer(&retry, &again);
+    assert_eq!(retry.body["data"]["email"], "ada@moved.example");
+    assert_eq!(retry.body["data"]["updated_at"], "2026-11-23T12:00:00Z", "the record as the write left it");
+    let emails = app.notifier.emails();
+    assert_eq!(emails.iter().map(|e| e.to.as_str()).collect::<Vec<_>>(), ["ada@example.com"], "to the old address");
+    assert!(emails[0].text.contains("ada@moved.example"));
+}
+
+async fn an_own_password_change_killed_after_its_commit_is_replayed_without_a_guess(app: TestApp) {
+    let (app, trap) = trapped(app);
+    let body = json!({"token": ADA, "id": 100, "password": "brand new secret", "current_password": ADA_PASSWORD});
+    kill_after_commit(&app, &trap, update_request(&body, Some("new-password"))).await;
+    let hash = app.deps.store.user(10).await.unwrap().unwrap().password_hash.unwrap();
+    assert!(verify_password("brand new secret", &hash), "the change is written");
+
+    app.clock.advance(time::Duration::seconds(5));
+    let retry = update(&app, &body, Some("new-password")).await;
+    let again = update(&app, &body, Some("new-password")).await;
+    assert_replayed_answer(&retry, &again);
+    assert_eq!(app.deps.store.user(10).await.unwrap().unwrap().password_hash.unwrap(), hash, "not written again");
+    let emails = app.notifier.emails();
+    assert_eq!(emails.len(), 1, "one password-changed email: {emails:?}");
+    assert_eq!(
+        (emails[0].to.as_str(), emails[0].subject.as_str()),
+        ("ada@example.com", "Your PlanOmatic password was changed")
+    );
+    // No guess was counted by the retries: the whole window of checks is still open.
+    for _ in 0..shared::store::PASSWORD_ATTEMPTS {
+        let attempt = app.deps.store.begin_password_attempt(10, app.deps.clock.now()).await.unwrap();
+        assert_eq!(attempt, shared::store::PasswordAttempt::Allowed);
+    }
+    let sixth = app.deps.store.begin_password_attempt(10, app.deps.clock.now()).await.unwrap();
+    assert!(matches!(sixth, shared::store::PasswordAttempt::Locked { .. }));
+}
+
+/// A write whose claim expired and was claimed anew by another request writes nothing: the
+/// answer is conditioned on the claim in the same transaction.
+async fn a_write_whose_claim_was_lost_writes_nothing(app: TestApp) {
+    let before = app.entity_ids().await;
+    let caller = shared::auth::Caller::Application(match app.deps.store.token(&shared::auth::token_hash(APP)).await {
+        Ok(Some(shared::store::TokenOwner::Application(a))) => a,
+        other => panic!("{other:?}"),
+    });
+    let scope = KeyScope::new(RouteId::EntitiesCreate, &caller, "lost");
+    let first = KeyClaim { id: "first".into(), at: NOW, expires_at: NOW + time::Duration::seconds(10) };
+    assert_eq!(app.deps.store.claim_key(&scope, &first).await.unwrap(), Claim::Ours);
+    let later = NOW + time::Duration::seconds(10);
+    let second = KeyClaim { id: "second".into(), at: later, expires_at: later + time::Duration::seconds(10) };
+    assert_eq!(app.deps.store.claim_key(&scope, &second).await.unwrap(), Claim::Ours);
+    let answer = |_: &shared::model::Entity| {
+        Ok(StoredAnswer {
+            fingerprint: "f".into(),
+            status: "action-successful".into(),
+            http_code: 200,
+            body: "{}".into(),
+            expires_at: later + time::Duration::hours(24),
+            outbox: None,
+        })
+    };
+    let commit = KeyCommit { scope: &scope, claim_id: "first", answer: Box::new(answer) };
+    let draft = shared::store::EntityDraft {
+        integration_id: 7,
+        entity_slug: "lost".into(),
+        email: "lost@co.example".into(),
+        name: "Lost".into(),
+        address: Default::default(),
+        operational_transaction_emails: Vec::new(),
+        order_completion_emails: Vec::new(),
+        active: true,
+        created_by: caller.actor(),
+        now: later,
+    };
+    let refused = app.deps.store.create_entity(&draft, Some(&commit)).await;
+    assert!(matches!(refused, Err(shared::store::CreateError::Store(_))), "{refused:?}");
+    assert_eq!(app.entity_ids().await, before, "nothing written");
+    let probe = KeyClaim { id: "probe".into(), at: later, expires_at: later };
+    let held = app.deps.store.claim_key(&scope, &probe).await.unwrap();
+    assert!(matches!(held, Claim::Held(KeyRecord::InProgress { .. })), "still the second claim's: {held:?}");
 }
 
 async fn a_retried_password_change_replays_instead_of_failing(app: TestApp) {
@@ -291,16 +402,20 @@ test_support::store_suite!(
     another_callers_key_is_another_key,
     a_refused_request_releases_its_key,
     a_bad_key_is_invalid_param_after_authentication,
-    a_crash_after_the_claim_leaves_a_record_that_expires_and_is_claimed_anew,
+    a_create_killed_after_its_commit_is_replayed_with_its_id_and_its_email_sent,
+    an_email_change_killed_after_its_commit_is_replayed_and_notified_once,
+    an_own_password_change_killed_after_its_commit_is_replayed_without_a_guess,
+    a_write_whose_claim_was_lost_writes_nothing,
     a_retried_password_change_replays_instead_of_failing,
     a_failed_email_then_a_retry_replays_without_a_second_email_or_write,
     an_expired_record_is_claimed_anew_by_exactly_one_request,
 );
 
-/// The change was saved but its answer could not be kept: the caller still gets the answer, and
-/// a retry waits for the claim to expire (`request-in-progress`) instead of writing again.
+/// The emails were sent but their outbox could not be cleared: the answer (kept with the
+/// change) is given, and a retry, which cannot tell a request that sent them from one that died
+/// first, sends them again once the lease is over (the second copy docs/api.md#idempotency names).
 #[tokio::test(flavor = "current_thread")]
-async fn an_answer_that_cannot_be_kept_holds_the_key_until_the_claim_expires() {
+async fn an_outbox_that_cannot_be_cleared_is_sent_again_by_a_retry() {
     use std::sync::atomic::Ordering::SeqCst;
     let store = Arc::new(test_support::FaultyStore::default());
     let app = TestApp::on(store.clone()).await;
@@ -316,8 +431,9 @@ async fn an_answer_that_cannot_be_kept_holds_the_key_until_the_claim_expires() {
         captured.text()
     );
     store.answers_down.store(false, SeqCst);
-    assert_eq!(create(&app, &body, Some("hazel")).await.status(), "request-in-progress");
-    app.clock.advance(time::Duration::seconds(10));
-    let after = create(&app, &body, Some("hazel")).await;
-    assert_eq!(after.error_params(), ["entity_slug", "email"], "run anew: the entity exists once");
+    app.clock.advance(time::Duration::seconds(5));
+    assert_replay_of(&create(&app, &body, Some("hazel")).await, &first);
+    assert_eq!(app.notifier.emails().len(), 2, "at least once: the retry sent it again");
+    assert_replay_of(&create(&app, &body, Some("hazel")).await, &first);
+    assert_eq!(app.notifier.emails().len(), 2, "and cleared it");
 }

@@ -9,11 +9,12 @@ use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
 use shared::auth::token_hash;
+use shared::model::{Actor, ActorKind};
 use shared::registry;
-use shared::store::{RecordKind, TokenOwner};
-use shared::Status;
+use shared::store::{Claim, KeyClaim, KeyScope, RecordKind, TokenOwner};
+use shared::{RouteId, Status};
 use test_support::{
-    base64, demo_fixture_text, request, FakeMandrill, FakeReply, FaultyStore, LogCapture, Reply, TestApp,
+    base64, demo_fixture_text, request, FakeMandrill, FakeReply, FaultyStore, LogCapture, Reply, TestApp, NOW,
 };
 
 fn update_req(body: Value) -> Request {
@@ -83,15 +84,16 @@ async fn every_status_logs_one_line_without_secrets() {
     for req in cases {
         send(Reply::from_response(route(&app, req).await));
     }
-    // An answer that could not be kept leaves its key in progress; a kept one refuses other params.
+    // A key claimed by a request still running is in progress; a kept one refuses other params.
     let keyed = |body: Value, key: &str| {
         let mut req = create_req(body);
         req.headers_mut().insert("idempotency-key", key.parse().unwrap());
         req
     };
-    faulty.answers_down.store(true, SeqCst);
-    send(Reply::from_response(route(&app, keyed(entity("held"), "held")).await));
-    faulty.answers_down.store(false, SeqCst);
+    let application = Actor { kind: ActorKind::Application, id: 1 };
+    let held = KeyScope { route: RouteId::EntitiesCreate, caller: application, key: "held".into() };
+    let running = KeyClaim { id: "running".into(), at: NOW, expires_at: NOW + time::Duration::seconds(10) };
+    assert_eq!(app.deps.store.claim_key(&held, &running).await.unwrap(), Claim::Ours);
     send(Reply::from_response(route(&app, keyed(entity("held"), "held")).await));
     send(Reply::from_response(route(&app, keyed(entity("kept"), "kept")).await));
     send(Reply::from_response(route(&app, keyed(entity("other"), "kept")).await));

@@ -1,6 +1,6 @@
-//! The expressions of a client update: `SET` over the writable fields the patch sends, the
-//! condition that keeps a caller to the clients in its scope, and the one that the email is still
-//! the one read before.
+//! The expressions of a client update: `SET` over the writable fields the patch sends (and the
+//! client's revision), the condition that keeps a caller to the clients in its scope, and the
+//! ones that the email, or the whole record, is still the one read before.
 
 use std::collections::HashMap;
 
@@ -26,7 +26,12 @@ fn field_values(patch: &ClientPatch) -> StoreResult<Vec<(&'static str, Attribute
     Ok(values)
 }
 
-/// `SET` over the fields of `patch`, plus `updated_at`, under `condition`.
+/// The client item's revision, counted up by every update: a transaction conditioned on it
+/// writes over exactly the record it read, so its result is known before the commit. Not a
+/// field of the record (an item written without it, by the fixture loader, is revision 0).
+pub const REVISION: &str = "revision";
+
+/// `SET` over the fields of `patch`, plus `updated_at` and the revision, under `condition`.
 pub fn update_expression(
     store: &DynamoStore,
     patch: &ClientPatch,
@@ -43,6 +48,10 @@ pub fn update_expression(
     names.insert("#updated_at".into(), "updated_at".into());
     values.insert(":now".into(), s(timestamp::format(patch.now)));
     sets.push("#updated_at = :now".into());
+    names.insert("#revision".into(), REVISION.into());
+    values.insert(":one".into(), n(1));
+    values.insert(":zero".into(), n(0));
+    sets.push("#revision = if_not_exists(#revision, :zero) + :one".into());
     Update::builder()
         .table_name(&store.table)
         .set_key(Some(keys::client(patch.client_id)))
@@ -99,4 +108,17 @@ pub fn email_unchanged(current: &Client) -> (String, Key) {
         "attribute_exists(PK) AND email = :old_email".into(),
         Key::from([(":old_email".to_string(), s(current.email.clone()))]),
     )
+}
+
+/// The condition that the client is still exactly the record read before, at `revision`.
+pub fn record_unchanged(revision: u64) -> (String, Key) {
+    let condition = match revision {
+        0 => "attribute_exists(PK) AND attribute_not_exists(#revision)",
+        _ => "attribute_exists(PK) AND #revision = :revision",
+    };
+    let values = match revision {
+        0 => Key::new(),
+        r => Key::from([(":revision".to_string(), n(r))]),
+    };
+    (condition.into(), values)
 }

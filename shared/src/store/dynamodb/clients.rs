@@ -1,27 +1,33 @@
-//! Client updates, written in place, or in one transaction when the email's guard moves or the
-//! password changes (expressions in [`super::client_expressions`]).
+//! Client updates, written in place, or in one transaction when the email's guard moves, the
+//! password changes or an idempotency key's answer is kept with the change (expressions in
+//! [`super::client_expressions`]).
 
 use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue, TransactWriteItem, Update};
 use time::OffsetDateTime;
 
-use super::client_expressions::{email_unchanged, entity_unchanged, scope_condition, update_expression, ScopeCheck};
-use super::item::{condition_failed, corrupt, from_item, n, s, unavailable};
+use super::client_expressions::{
+    email_unchanged, entity_unchanged, record_unchanged, scope_condition, update_expression, ScopeCheck, REVISION,
+};
+use super::idempotency::answer_update;
+use super::item::{condition_failed, corrupt, from_item, n, s, unavailable, ItemExt};
 use super::keys::{self, Key};
 use super::txn::{self, PatchFailure, PatchRole, Transaction, TxError};
 use super::DynamoStore;
 
 use crate::model::{Client, Revocation};
+use crate::store::idempotency::claim_lost;
 use crate::store::{
-    ClientPatch, ClientScope, Guard, PasswordChange, PatchError, StoreError, StoreResult, UpdatedClient,
+    ClientPatch, ClientScope, Guard, KeyCommit, PasswordChange, PatchError, StoreError, StoreResult, UpdatedClient,
 };
 
 pub async fn update(
     store: &DynamoStore,
     patch: &ClientPatch,
     scope: &ClientScope,
+    key: Option<&KeyCommit<'_, UpdatedClient>>,
 ) -> Result<UpdatedClient, PatchError> {
-    if patch.new_email().is_some() || patch.password.is_some() {
-        return update_in_transaction(store, patch, scope).await;
+    if patch.new_email().is_some() || patch.password.is_some() || key.is_some() {
+        return update_in_transaction(store, patch, scope, key).await;
     }
     let client = match scope_condition(patch.client_id, scope) {
         ScopeCheck::Condition(condition, values) => update_in_place(store, patch, condition, values).await?,
@@ -60,18 +66,7 @@ async fn update_in_place(
     values: Key,
 ) -> Result<Client, PatchError> {
     let update = update_expression(store, patch, condition, values)?;
-    let result = store
-        .client
-        .update_item()
-        .table_name(&store.table)
-        .set_key(Some(update.key))
-        .update_expression(update.update_expression)
-        .set_condition_expression(update.condition_expression)
-        .set_expression_attribute_names(update.expression_attribute_names)
-        .set_expression_attribute_values(update.expression_attribute_values)
-        .return_values(ReturnValue::AllNew)
-        .send()
-        .await;
+    let result = store.update_item(update).return_values(ReturnValue::AllNew).send().await;
     match result {
         Ok(out) => Ok(from_item(out.attributes.unwrap_or_default())?),
         Err(e) if condition_failed(&e) => Err(PatchError::ClientNotFound),
@@ -79,21 +74,36 @@ async fn update_in_place(
     }
 }
 
-/// An email move or a password change: the client, its guards and the user in one transaction,
-/// conditioned on the email read just before (a race retries from the read).
+/// The client as stored, with its revision, if `scope` may see it.
+async fn read_client(
+    store: &DynamoStore,
+    patch: &ClientPatch,
+    scope: &ClientScope,
+) -> Result<(Client, u64), PatchError> {
+    let item = store.get(keys::client(patch.client_id)).await?.ok_or(PatchError::ClientNotFound)?;
+    let revision = item.number(REVISION).map_or(Ok(0), str::parse).map_err(corrupt)?;
+    let client: Client = from_item(item)?;
+    if !scope.allows(&client) {
+        return Err(PatchError::ClientNotFound);
+    }
+    Ok((client, revision))
+}
+
+/// An email move, a password change or a keyed update: the client, its guards, the user and the
+/// key's answer in one transaction, conditioned on the record read just before (a race retries
+/// from the read), so that the record it leaves, `data`, is known before the commit.
 async fn update_in_transaction(
     store: &DynamoStore,
     patch: &ClientPatch,
     scope: &ClientScope,
+    key: Option<&KeyCommit<'_, UpdatedClient>>,
 ) -> Result<UpdatedClient, PatchError> {
     let mut release_old_guard = true;
     for _ in 0..5 {
-        let current: Client = (store.get_record(keys::client(patch.client_id)).await?)
-            .filter(|c| scope.allows(c))
-            .ok_or(PatchError::ClientNotFound)?;
+        let (current, revision) = read_client(store, patch, scope).await?;
         let new_guard =
             patch.new_email().map(Guard::client_email).filter(|g| *g != Guard::client_email(&current.email));
-        if new_guard.is_none() && patch.password.is_none() {
+        if new_guard.is_none() && patch.password.is_none() && key.is_none() {
             let (condition, values) = email_unchanged(&current);
             match update_in_place(store, patch, condition, values).await {
                 Ok(client) => return Ok(UpdatedClient { client, previous_email: current.email }),
@@ -101,9 +111,15 @@ async fn update_in_transaction(
                 Err(e) => return Err(e),
             }
         }
+        let written = UpdatedClient { client: patch.apply_to(&current)?, previous_email: current.email.clone() };
         let old_guard = release_old_guard.then(|| Guard::client_email(&current.email));
-        match txn::write(&store.client, patch_transaction(store, patch, &current, new_guard, old_guard)?).await {
-            Ok(()) => {}
+        let mut txn = patch_transaction(store, patch, revision, new_guard, old_guard)?;
+        if let Some(key) = key {
+            let answer = answer_update(store, key.scope, key.claim_id, &(key.answer)(&written)?)?;
+            txn.push(PatchRole::Key, TransactWriteItem::builder().update(answer).build());
+        }
+        match txn::write(&store.client, txn).await {
+            Ok(()) => return Ok(written),
             Err(TxError::Cancelled(cancelled)) => match txn::patch_failure(&cancelled) {
                 PatchFailure::RecordChanged => continue,
                 PatchFailure::OldGuardNotOurs => {
@@ -112,6 +128,7 @@ async fn update_in_transaction(
                 }
                 PatchFailure::EmailTaken => return Err(PatchError::EmailTaken),
                 PatchFailure::UserChanged => return Err(user_changed(patch)),
+                PatchFailure::ClaimLost => return Err(PatchError::Store(claim_lost())),
                 PatchFailure::Other => {
                     return Err(PatchError::Store(StoreError::Unavailable(
                         format!("transaction cancelled: {cancelled:?}").into(),
@@ -120,25 +137,21 @@ async fn update_in_transaction(
             },
             Err(TxError::Store(e)) => return Err(PatchError::Store(e)),
         }
-        // `data` is the record as stored (a transaction returns no item): another field changed
-        // meanwhile shows, and a client deleted meanwhile is gone.
-        let client = store.get_record(keys::client(patch.client_id)).await?.ok_or(PatchError::ClientNotFound)?;
-        return Ok(UpdatedClient { client, previous_email: current.email });
     }
     Err(PatchError::Store(StoreError::Unavailable("the client kept changing during the update".into())))
 }
 
-/// The client's update, with a moved email the new guard (refused if taken) and `old_guard`'s
-/// delete (refused if another client owns it), with a password change the user's new hash
-/// (refused if the user is gone).
+/// The client's update over the record at `revision`, with a moved email the new guard (refused
+/// if taken) and `old_guard`'s delete (refused if another client owns it), with a password
+/// change the user's new hash (refused if the user is gone).
 fn patch_transaction(
     store: &DynamoStore,
     patch: &ClientPatch,
-    current: &Client,
+    revision: u64,
     new_guard: Option<Guard>,
     old_guard: Option<Guard>,
 ) -> StoreResult<Transaction<PatchRole>> {
-    let (condition, values) = email_unchanged(current);
+    let (condition, values) = record_unchanged(revision);
     let mut txn = Transaction::new();
     txn.push(
         PatchRole::Client,

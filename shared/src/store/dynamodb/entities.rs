@@ -3,12 +3,14 @@
 
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, ReturnValue, TransactWriteItem};
 
+use super::idempotency::answer_update;
 use super::item::{condition_failed, corrupt, n, to_item, unavailable, ItemExt};
 use super::keys::{self, Key};
 use super::txn::{self, CreateFailure, CreateRole, Transaction, TxError};
 use super::DynamoStore;
 use crate::model::Entity;
-use crate::store::{CreateError, EntityDraft, Guard, StoreError, StoreResult};
+use crate::store::idempotency::claim_lost;
+use crate::store::{CreateError, EntityDraft, Guard, KeyCommit, StoreError, StoreResult};
 
 /// The next entity id from the atomic counter.
 async fn next_id(store: &DynamoStore) -> StoreResult<u64> {
@@ -50,8 +52,13 @@ pub async fn raise_counter(store: &DynamoStore, floor: u64) -> StoreResult<()> {
     }
 }
 
-/// The integration check, the entity and its two guards, each new item refused if its key exists.
-fn create_transaction(store: &DynamoStore, entity: &Entity) -> StoreResult<Transaction<CreateRole>> {
+/// The integration check, the entity and its two guards, each new item refused if its key
+/// exists, and with `key` the key's answer for this entity.
+fn create_transaction(
+    store: &DynamoStore,
+    entity: &Entity,
+    key: Option<&KeyCommit<'_, Entity>>,
+) -> StoreResult<Transaction<CreateRole>> {
     let must_be_new = |item: Key| -> StoreResult<TransactWriteItem> {
         let put = Put::builder()
             .table_name(&store.table)
@@ -73,14 +80,22 @@ fn create_transaction(store: &DynamoStore, entity: &Entity) -> StoreResult<Trans
     txn.push(CreateRole::Entity, must_be_new(to_item(entity, keys::entity(entity.id))?)?);
     txn.push(CreateRole::SlugGuard, guard(Guard::entity_slug(&entity.entity_slug))?);
     txn.push(CreateRole::EmailGuard, guard(Guard::entity_email(&entity.email))?);
+    if let Some(key) = key {
+        let answer = answer_update(store, key.scope, key.claim_id, &(key.answer)(entity)?)?;
+        txn.push(CreateRole::Key, TransactWriteItem::builder().update(answer).build());
+    }
     Ok(txn)
 }
 
-pub async fn create(store: &DynamoStore, draft: &EntityDraft) -> Result<Entity, CreateError> {
+pub async fn create(
+    store: &DynamoStore,
+    draft: &EntityDraft,
+    key: Option<&KeyCommit<'_, Entity>>,
+) -> Result<Entity, CreateError> {
     // An id already taken (a counter behind hand-loaded data) is skipped, not reused.
     for _ in 0..5 {
         let entity = draft.to_entity(next_id(store).await?);
-        match txn::write(&store.client, create_transaction(store, &entity)?).await {
+        match txn::write(&store.client, create_transaction(store, &entity, key)?).await {
             Ok(()) => return Ok(entity),
             Err(TxError::Cancelled(cancelled)) => match txn::create_failure(&cancelled) {
                 CreateFailure::IntegrationNotFound => return Err(CreateError::IntegrationNotFound),
@@ -88,6 +103,7 @@ pub async fn create(store: &DynamoStore, draft: &EntityDraft) -> Result<Entity, 
                     return Err(CreateError::Taken { slug_taken, email_taken })
                 }
                 CreateFailure::IdTaken => continue,
+                CreateFailure::ClaimLost => return Err(CreateError::Store(claim_lost())),
                 CreateFailure::Other => {
                     return Err(CreateError::Store(StoreError::Unavailable(
                         format!("transaction cancelled: {cancelled:?}").into(),

@@ -14,7 +14,7 @@
 //! | `client_expressions`   | a client update's `SET` expression and its conditions                |
 //! | `clients`              | client updates, in place or in a transaction (with a password change) |
 //! | `attempts`             | the count of a user's own-password checks                            |
-//! | `idempotency`          | idempotency keys: claim, completed answer, release                   |
+//! | `idempotency`          | idempotency keys: claim, answer (alone or in a write), release, outbox |
 //! | `entities`             | the id counter and the entity create                                 |
 //! | `registry`             | the route registry's records                                         |
 //! | `seed`                 | loading a fixture through the shared plan (`store::seed`)            |
@@ -79,8 +79,13 @@ impl Store for DynamoStore {
         self.get_record(keys::client(id)).await
     }
 
-    async fn update_client(&self, patch: &ClientPatch, scope: &ClientScope) -> Result<UpdatedClient, PatchError> {
-        clients::update(self, patch, scope).await
+    async fn update_client(
+        &self,
+        patch: &ClientPatch,
+        scope: &ClientScope,
+        key: Option<&KeyCommit<'_, UpdatedClient>>,
+    ) -> Result<UpdatedClient, PatchError> {
+        clients::update(self, patch, scope, key).await
     }
 
     async fn begin_password_attempt(&self, user_id: u64, now: OffsetDateTime) -> StoreResult<PasswordAttempt> {
@@ -95,8 +100,12 @@ impl Store for DynamoStore {
         self.get_record(keys::entity(id)).await
     }
 
-    async fn create_entity(&self, draft: &EntityDraft) -> Result<Entity, CreateError> {
-        entities::create(self, draft).await
+    async fn create_entity(
+        &self,
+        draft: &EntityDraft,
+        key: Option<&KeyCommit<'_, Entity>>,
+    ) -> Result<Entity, CreateError> {
+        entities::create(self, draft, key).await
     }
 
     async fn registry(&self) -> StoreResult<RegistrySnapshot> {
@@ -122,6 +131,20 @@ impl Store for DynamoStore {
 
     async fn release_key(&self, key: &KeyScope, claim_id: &str, now: OffsetDateTime) -> StoreResult<()> {
         idempotency::release(self, key, claim_id, now).await
+    }
+
+    async fn hand_over_outbox(
+        &self,
+        key: &KeyScope,
+        holder: &str,
+        to: &str,
+        due_at: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        idempotency::hand_over_outbox(self, key, holder, to, due_at).await
+    }
+
+    async fn settle_outbox(&self, key: &KeyScope, holder: &str, answer: Option<&StoredAnswer>) -> StoreResult<bool> {
+        idempotency::settle_outbox(self, key, holder, answer).await
     }
 
     async fn load_fixture(&self, fixture: &Fixture, mode: crate::store::seed::SeedMode) -> StoreResult<()> {

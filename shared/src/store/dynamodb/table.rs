@@ -1,6 +1,8 @@
 //! The table's plain reads and writes: one item by key (strongly consistent), one whole
-//! partition (the SDK's paginator), a put and a delete.
+//! partition (the SDK's paginator), an update and a delete.
 
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+use aws_sdk_dynamodb::types::Update;
 use serde::de::DeserializeOwned;
 
 use super::item::{from_item, s, unavailable};
@@ -25,6 +27,18 @@ impl DynamoStore {
 
     pub(super) async fn get_record<T: DeserializeOwned>(&self, key: Key) -> StoreResult<Option<T>> {
         self.get(key).await?.map(from_item).transpose()
+    }
+
+    /// A transaction's `Update` item, to send on its own as one `UpdateItem`.
+    pub(super) fn update_item(&self, update: Update) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(update.table_name)
+            .set_key(Some(update.key))
+            .update_expression(update.update_expression)
+            .set_condition_expression(update.condition_expression)
+            .set_expression_attribute_names(update.expression_attribute_names)
+            .set_expression_attribute_values(update.expression_attribute_values)
     }
 
     pub(super) async fn delete(&self, key: Key) -> StoreResult<()> {

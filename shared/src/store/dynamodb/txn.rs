@@ -101,6 +101,8 @@ pub enum CreateRole {
     Entity,
     SlugGuard,
     EmailGuard,
+    /// The idempotency key's answer, conditioned on the request's claim.
+    Key,
 }
 
 /// Why an entity create was cancelled.
@@ -113,10 +115,15 @@ pub enum CreateFailure {
     },
     /// The new id's record already exists: take the next id.
     IdTaken,
+    /// The idempotency key is no longer the request's.
+    ClaimLost,
     Other,
 }
 
 pub fn create_failure(cancelled: &Cancelled<CreateRole>) -> CreateFailure {
+    if cancelled.failed(CreateRole::Key) {
+        return CreateFailure::ClaimLost;
+    }
     if cancelled.failed(CreateRole::Integration) {
         return CreateFailure::IntegrationNotFound;
     }
@@ -131,13 +138,15 @@ pub fn create_failure(cancelled: &Cancelled<CreateRole>) -> CreateFailure {
 }
 
 /// The items of a client update: the client (conditioned on the email read before), with an
-/// email move the new guard and the old guard's delete, with a password change the user.
+/// email move the new guard and the old guard's delete, with a password change the user, with
+/// an idempotency key its answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PatchRole {
     Client,
     NewEmailGuard,
     OldEmailGuard,
     User,
+    Key,
 }
 
 /// Why a client update transaction was cancelled.
@@ -150,10 +159,15 @@ pub enum PatchFailure {
     EmailTaken,
     /// The user is gone or, with a checked hash, its password changed.
     UserChanged,
+    /// The idempotency key is no longer the request's.
+    ClaimLost,
     Other,
 }
 
 pub fn patch_failure(cancelled: &Cancelled<PatchRole>) -> PatchFailure {
+    if cancelled.failed(PatchRole::Key) {
+        return PatchFailure::ClaimLost;
+    }
     if cancelled.failed(PatchRole::NewEmailGuard) {
         return PatchFailure::EmailTaken;
     }
