@@ -34,11 +34,18 @@ pub const REQUEST_METRICS: [(&str, Unit); 5] = [
 /// Each request is counted per route, and per route and status (the alarms read the second).
 pub const DIMENSION_SETS: [&[&str]; 2] = [&["route"], &["route", "status"]];
 
+/// `requests` alone is also counted per function version and status: the crash alarms that gate
+/// a rollout read the new version's. One metric only: every version adds its series.
+pub const VERSION_DIMENSIONS: [&str; 3] = ["function_name", "function_version", "status"];
+
 /// What one request measured.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestMetrics<'a> {
     /// A route name (`clients.update`), or `none` for a method and path that is no route.
     pub route: &'a str,
+    /// The Lambda function's name and version (`AWS_LAMBDA_FUNCTION_*`), `none` outside Lambda.
+    pub function_name: &'a str,
+    pub function_version: &'a str,
     /// The status slug.
     pub status: &'a str,
     pub latency_ms: f64,
@@ -58,7 +65,11 @@ impl Emf {
     pub fn new(namespace: &str) -> Emf {
         let metrics: Vec<Value> =
             REQUEST_METRICS.iter().map(|(name, unit)| json!({"Name": name, "Unit": unit.name()})).collect();
-        let directives = json!([{"Namespace": namespace, "Dimensions": DIMENSION_SETS, "Metrics": metrics}]);
+        let requests = &metrics[..1];
+        let directives = json!([
+            {"Namespace": namespace, "Dimensions": DIMENSION_SETS, "Metrics": metrics},
+            {"Namespace": namespace, "Dimensions": [VERSION_DIMENSIONS], "Metrics": requests},
+        ]);
         Emf { directive: format!("\"CloudWatchMetrics\":{directives}") }
     }
 
@@ -69,7 +80,13 @@ impl Emf {
         use std::fmt::Write;
         let mut out = String::with_capacity(self.directive.len() + 400);
         let _ = write!(out, "{{\"_aws\":{{\"Timestamp\":{timestamp_ms},{}}}", self.directive);
-        for (key, value) in [("route", m.route), ("status", m.status)] {
+        let dimensions = [
+            ("route", m.route),
+            ("status", m.status),
+            ("function_name", m.function_name),
+            ("function_version", m.function_version),
+        ];
+        for (key, value) in dimensions {
             push_property(&mut out, key, value);
         }
         // Microsecond precision is plenty and keeps the line short.
@@ -82,7 +99,10 @@ impl Emf {
             m.emails_failed
         );
         let taken = |key: &str| {
-            key == "_aws" || REQUEST_METRICS.iter().any(|(n, _)| *n == key) || DIMENSION_SETS[1].contains(&key)
+            key == "_aws"
+                || REQUEST_METRICS.iter().any(|(n, _)| *n == key)
+                || DIMENSION_SETS[1].contains(&key)
+                || VERSION_DIMENSIONS.contains(&key)
         };
         for (key, value) in properties.iter().filter(|(key, _)| !taken(key)) {
             push_property(&mut out, key, value);
@@ -119,13 +139,16 @@ mod tests {
     fn every_dimension_and_metric_is_a_top_level_key_and_properties_never_replace_one() {
         let m = RequestMetrics {
             route: "clients.update",
+            function_name: "stack-ClientsUpdateFunction-1",
+            function_version: "7",
             status: "action-successful",
             latency_ms: 12.345_678,
             cold_start: true,
             store_calls: 4,
             emails_failed: 0,
         };
-        let properties = [("request_id", "r-\"1\"\\\n"), ("status", "forged"), ("requests", "9")];
+        let properties =
+            [("request_id", "r-\"1\"\\\n"), ("status", "forged"), ("requests", "9"), ("function_version", "8")];
         let line = Emf::new("PlanOcore").line(1_700_000_000_000, &m, &properties);
         let doc: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
         assert_eq!(doc["_aws"]["Timestamp"], 1_700_000_000_000u64);
@@ -136,9 +159,17 @@ mod tests {
             assert!(doc[name].is_number(), "{name}");
             assert!(directive["Metrics"].as_array().unwrap().contains(&json!({"Name": name, "Unit": unit.name()})));
         }
+        let per_version = &doc["_aws"]["CloudWatchMetrics"][1];
+        assert_eq!(per_version["Namespace"], "PlanOcore");
+        assert_eq!(per_version["Dimensions"], json!([["function_name", "function_version", "status"]]));
+        assert_eq!(per_version["Metrics"], json!([{"Name": "requests", "Unit": "Count"}]));
         assert_eq!(
             (doc["route"].as_str(), doc["status"].as_str()),
             (Some("clients.update"), Some("action-successful"))
+        );
+        assert_eq!(
+            (doc["function_name"].as_str(), doc["function_version"].as_str()),
+            (Some("stack-ClientsUpdateFunction-1"), Some("7"))
         );
         assert_eq!(
             (doc["latency"].as_f64(), doc["cold_start"].as_u64(), doc["requests"].as_u64()),

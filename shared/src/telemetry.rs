@@ -155,16 +155,22 @@ pub fn log_request(req: &Request, record: RequestRecord<'_>) {
         emails_failed,
     );
     let Some(output) = METRICS.get() else { return };
-    let metrics =
-        RequestMetrics { route, status: record.status.slug(), latency_ms, cold_start, store_calls, emails_failed };
+    let metrics = RequestMetrics {
+        route,
+        function_name: function.name.as_deref().unwrap_or("none"),
+        function_version: function.version.as_deref().unwrap_or("none"),
+        status: record.status.slug(),
+        latency_ms,
+        cold_start,
+        store_calls,
+        emails_failed,
+    };
     let now = OffsetDateTime::now_utc();
     // Lambda's log filter reads `level` and `timestamp` (RFC 3339) of a JSON line.
     let timestamp = now.format(&Rfc3339).unwrap_or_default();
     let mut properties =
         vec![("level", output.level.as_str()), ("timestamp", &timestamp), ("request_id", record.request_id)];
-    let optional =
-        [("function_name", &function.name), ("function_version", &function.version), ("trace_id", &trace_id)];
-    properties.extend(optional.iter().filter_map(|(key, value)| value.as_deref().map(|v| (*key, v))));
+    properties.extend(trace_id.as_deref().map(|t| ("trace_id", t)));
     let now_ms = (now.unix_timestamp_nanos() / 1_000_000) as u64;
     let mut line = output.emf.line(now_ms, &metrics, &properties).into_bytes();
     line.push(b'\n');

@@ -133,12 +133,19 @@ fn each_request_writes_one_emf_line_that_holds_to_the_specification() {
         let expected: BTreeSet<(String, String)> =
             shared::emf::REQUEST_METRICS.iter().map(|(n, u)| (n.to_string(), u.name().to_string())).collect();
         assert_eq!(metrics, expected, "{doc}");
-        let dimensions = &doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"];
-        assert_eq!(dimensions, &serde_json::json!([["route"], ["route", "status"]]));
+        let directives = &doc["_aws"]["CloudWatchMetrics"];
+        assert_eq!(directives[0]["Dimensions"], serde_json::json!([["route"], ["route", "status"]]));
+        // `requests` per version too, for the crash alarm that gates a rollout.
+        let per_version = [["function_name", "function_version", "status"]];
+        assert_eq!(directives[1]["Dimensions"], serde_json::json!(per_version));
+        assert_eq!(directives[1]["Metrics"], serde_json::json!([{"Name": "requests", "Unit": "Count"}]));
         assert_eq!(doc["status"], status);
         assert_eq!(doc["route"], if status == "route-non-existent" { "none" } else { "clients.update" });
         assert_eq!((doc["requests"].as_u64(), doc["cold_start"].as_u64()), (Some(1), Some(u64::from(i == 0))));
-        assert_eq!(doc["function_name"], "clients-update");
+        assert_eq!(
+            (doc["function_name"].as_str(), doc["function_version"].as_str()),
+            (Some("clients-update"), Some("$LATEST"))
+        );
         assert!(doc["latency"].as_f64().is_some_and(|l| l >= 0.0));
         if status == "action-successful" {
             // Registry, token, update at least (the session touch and the branding read may add).

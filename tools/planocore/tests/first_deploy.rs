@@ -203,8 +203,17 @@ fn no_alarm_counts_deliberate_answers() {
     }
 }
 
+/// A Metrics Insights query's text (plain, `Fn::Sub` text, or `Fn::Sub` text with variables),
+/// on one line.
+fn query_text(expression: &Json) -> String {
+    let sub = &expression["Fn::Sub"];
+    let text = sub.as_str().or(sub[0].as_str()).or(expression.as_str()).unwrap_or_default();
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// The alarms that roll a rollout back watch the new version: `Errors` of the alias's new
-/// version (ExecutedVersion), and crashes in the namespace the new version writes to.
+/// version (ExecutedVersion), and the `application-crash` answers of that function's new version
+/// (during a canary, the old version's crashes roll nothing back).
 #[test]
 fn the_alarms_that_gate_rollbacks_watch_the_new_version() {
     let t = cloudformation();
@@ -217,7 +226,7 @@ fn the_alarms_that_gate_rollbacks_watch_the_new_version() {
             .map(|a| a["Name"]["Ref"].as_str().unwrap())
             .collect();
         let (version, _) = resource_with_prefix(t, "AWS::Lambda::Version", &format!("{f}Version"));
-        let mut watched = 0;
+        let (mut watched, mut crashes_watched) = (0, 0);
         for gate in gates {
             let p = &t["Resources"][gate]["Properties"];
             if p["MetricName"] == "Errors" {
@@ -237,11 +246,30 @@ fn the_alarms_that_gate_rollbacks_watch_the_new_version() {
                 );
                 watched += 1;
             } else {
-                let query = p["Metrics"][0]["Expression"]["Fn::Sub"].as_str().unwrap_or_default();
-                assert!(query.contains("SCHEMA(\"${MetricsNamespace}\""), "{gate}: the functions' namespace: {p}");
+                let expression = &p["Metrics"][0]["Expression"];
+                let query = query_text(expression);
+                let schema = "SCHEMA(\"${MetricsNamespace}\", function_name, function_version, status)";
+                assert!(query.contains(schema), "{gate}: the functions' namespace, per version: {p}");
+                for filter in [
+                    "status = 'application-crash'".to_string(),
+                    format!("function_name = '${{{f}}}'"),
+                    "function_version = '${Version}'".to_string(),
+                ] {
+                    assert!(
+                        query.contains(&format!("WHERE {filter}")) || query.contains(&format!("AND {filter}")),
+                        "{gate}: {filter} in {query}"
+                    );
+                }
+                assert_eq!(
+                    expression["Fn::Sub"][1]["Version"],
+                    json!({"Fn::GetAtt": [version, "Version"]}),
+                    "{gate}: the new version"
+                );
+                crashes_watched += 1;
             }
         }
         assert_eq!(watched, 1, "{f}: its Errors alarm gates the rollout");
+        assert_eq!(crashes_watched, 1, "{f}: its crash alarm gates the rollout");
     }
 }
 
@@ -326,8 +354,7 @@ fn metrics_insights_queries_quote_reserved_words() {
     let t = cloudformation();
     for (name, alarm) in resources(t, "AWS::CloudWatch::Alarm") {
         for metric in alarm["Properties"]["Metrics"].as_array().into_iter().flatten() {
-            let e = &metric["Expression"];
-            let query = e["Fn::Sub"].as_str().or(e.as_str()).unwrap_or_default();
+            let query = query_text(&metric["Expression"]);
             if let Some(schema) = query.split("SCHEMA(").nth(1) {
                 for word in schema.split(')').next().unwrap().split(',').skip(1).map(str::trim) {
                     let reserved = ["Operation", "Value", "Name", "Region"].contains(&word.trim_matches('"'));

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use sam_template::*;
 use serde_json::{Map, Value as Json};
 use serde_norway::Value as Yaml;
-use shared::emf::{Emf, RequestMetrics, DIMENSION_SETS, REQUEST_METRICS};
+use shared::emf::{Emf, RequestMetrics, REQUEST_METRICS};
 use shared::settings::{DEFAULT_METRICS_NAMESPACE, LAMBDA_LOG_LEVELS};
 use shared::Status;
 use test_support::repo_root;
@@ -101,7 +101,9 @@ fn the_api_functions_roll_out_through_their_alias_and_their_alarms_roll_them_bac
         let alarms: BTreeSet<String> = preference["Alarms"].as_sequence().unwrap().iter().map(target).collect();
         let errors = lambda_alarm(&t, "Errors", f.logical_id);
         assert!(alarms.contains(&errors), "{}: its Errors alarm rolls it back: {alarms:?}", f.logical_id);
-        assert!(alarms.contains("ApplicationCrashAlarm"), "{}: so does a crash", f.logical_id);
+        let crash = f.logical_id.replace("Function", "CrashAlarm");
+        assert!(alarms.contains(&crash), "{}: so does a crash of its new version: {alarms:?}", f.logical_id);
+        assert!(!alarms.contains("ApplicationCrashAlarm"), "{}: not another version's crash", f.logical_id);
     }
     // A dev stack takes a new version at once.
     let samconfig = std::fs::read_to_string(repo_root().join("samconfig.toml")).unwrap();
@@ -139,13 +141,13 @@ fn each_function_has_error_and_throttle_alarms_and_each_api_function_a_p99_alarm
 }
 
 /// A Metrics Insights query of the one form the alarms use:
-/// `SELECT SUM(m) FROM SCHEMA("namespace", d1, d2) [WHERE key = 'value']`.
+/// `SELECT SUM(m) FROM SCHEMA("namespace", d1, d2) [WHERE key = 'value' [AND key = 'value']…]`.
 #[derive(Debug, PartialEq)]
 struct Query {
     metric: String,
     namespace: String,
     dimensions: Vec<String>,
-    filter: Option<(String, String)>,
+    filters: Vec<(String, String)>,
 }
 
 fn query(alarm: &Yaml) -> Query {
@@ -153,7 +155,8 @@ fn query(alarm: &Yaml) -> Query {
     assert_eq!(metrics.len(), 1);
     assert_eq!(metrics[0]["Period"].as_u64(), Some(300));
     let expression = match intrinsic(&metrics[0]["Expression"]) {
-        Some((f, text)) if f == "Sub" => text.as_str().unwrap().to_string(),
+        // `!Sub text`, or `!Sub [text, variables]`.
+        Some((f, sub)) if f == "Sub" => sub.as_str().or(sub[0].as_str()).unwrap().to_string(),
         _ => metrics[0]["Expression"].as_str().unwrap().to_string(),
     };
     let text = expression.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -163,50 +166,67 @@ fn query(alarm: &Yaml) -> Query {
     let mut parts = schema.split(',').map(str::trim);
     let namespace = parts.next().unwrap().trim_matches('"').to_string();
     let dimensions = parts.map(|d| d.trim_matches('"').to_string()).collect();
-    let filter = rest.trim().strip_prefix("WHERE ").map(|w| {
-        let (key, value) = w.split_once(" = ").unwrap();
-        (key.to_string(), value.trim_matches('\'').to_string())
-    });
-    Query { metric: metric.to_string(), namespace, dimensions, filter }
+    let conditions = rest.trim().strip_prefix("WHERE ").map(|w| w.split(" AND ").collect()).unwrap_or(Vec::new());
+    let filters = conditions
+        .into_iter()
+        .map(|c| {
+            let (key, value) = c.split_once(" = ").unwrap_or_else(|| panic!("{text}"));
+            (key.to_string(), value.trim_matches('\'').to_string())
+        })
+        .collect();
+    Query { metric: metric.to_string(), namespace, dimensions, filters }
 }
 
 /// The crash and email alarms against the EMF document a function writes for such a request:
-/// the metric, its dimension set and the status value are those the code writes.
+/// the metric, its dimension set and the filtered values are those the code writes. A function's
+/// own crash alarm filters on its name and its new version (`${Version}` in the query).
 #[test]
 fn the_crash_and_email_alarms_read_the_metrics_the_functions_write() {
     let t = template();
-    let crash = query(&t["Resources"]["ApplicationCrashAlarm"]);
-    let email = query(&t["Resources"]["MandrillEmailFailedAlarm"]);
-    let m = RequestMetrics {
-        route: "clients.update",
-        status: Status::ApplicationCrash.slug(),
-        latency_ms: 8000.0,
-        cold_start: false,
-        store_calls: 2,
-        emails_failed: 1,
-    };
-    let doc: Json = serde_json::from_str(&Emf::new("${MetricsNamespace}").line(0, &m, &[])).unwrap();
-    let directive = &doc["_aws"]["CloudWatchMetrics"][0];
-    for (q, what) in [(&crash, "crash"), (&email, "email")] {
-        assert_eq!(q.namespace, "${MetricsNamespace}", "{what}: the namespace the functions get");
-        assert!(REQUEST_METRICS.iter().any(|(name, _)| *name == q.metric), "{what}: {q:?}");
-        assert!(DIMENSION_SETS.iter().any(|set| *set == q.dimensions), "{what}: a dimension set the code writes");
-        assert!(directive["Dimensions"].as_array().unwrap().contains(&q.dimensions.clone().into()), "{what}");
-        assert!(doc[q.metric.as_str()].as_u64().is_some_and(|n| n >= 1), "{what}: {doc}");
-        if let Some((key, value)) = &q.filter {
-            assert_eq!(doc[key.as_str()], value.as_str(), "{what}");
+    let alarm = |name: &str| (name.to_string(), query(&t["Resources"][name]));
+    let mut alarms = vec![alarm("ApplicationCrashAlarm"), alarm("MandrillEmailFailedAlarm")];
+    alarms.extend(FUNCTIONS.iter().map(|f| alarm(&f.logical_id.replace("Function", "CrashAlarm"))));
+    for (name, q) in &alarms {
+        let function_name = format!("${{{}}}", name.replace("CrashAlarm", "Function"));
+        let m = RequestMetrics {
+            route: "clients.update",
+            function_name: &function_name,
+            function_version: "${Version}",
+            status: Status::ApplicationCrash.slug(),
+            latency_ms: 8000.0,
+            cold_start: false,
+            store_calls: 2,
+            emails_failed: 1,
+        };
+        let doc: Json = serde_json::from_str(&Emf::new("${MetricsNamespace}").line(0, &m, &[])).unwrap();
+        assert_eq!(q.namespace, "${MetricsNamespace}", "{name}: the namespace the functions get");
+        assert!(REQUEST_METRICS.iter().any(|(metric, _)| *metric == q.metric), "{name}: {q:?}");
+        let written = doc["_aws"]["CloudWatchMetrics"].as_array().unwrap().iter().any(|directive| {
+            directive["Dimensions"].as_array().unwrap().contains(&q.dimensions.clone().into())
+                && directive["Metrics"].as_array().unwrap().iter().any(|m| m["Name"] == q.metric.as_str())
+        });
+        assert!(written, "{name}: a metric and dimension set the code writes: {q:?}");
+        assert!(doc[q.metric.as_str()].as_u64().is_some_and(|n| n >= 1), "{name}: {doc}");
+        for (key, value) in &q.filters {
+            assert!(q.dimensions.contains(key), "{name}: {key} is a dimension of the schema");
+            assert_eq!(doc[key.as_str()], value.as_str(), "{name}");
+        }
+        let p = &t["Resources"][name.as_str()]["Properties"];
+        assert_eq!(p["Threshold"].as_u64(), Some(1), "{name}: the first one alarms ({q:?})");
+        assert_eq!(p["ComparisonOperator"].as_str(), Some("GreaterThanOrEqualToThreshold"), "{name}");
+        if name.ends_with("CrashAlarm") {
+            assert_eq!(q.metric, "requests", "{name}");
+            assert!(q.filters.contains(&("status".into(), "application-crash".into())), "{name}: {q:?}");
         }
     }
-    assert_eq!(
-        (crash.metric.as_str(), crash.filter.clone()),
-        ("requests", Some(("status".into(), "application-crash".into())))
-    );
-    assert_eq!((email.metric.as_str(), email.filter.clone()), ("emails_failed", None));
-    for (name, alarm) in [("ApplicationCrashAlarm", &crash), ("MandrillEmailFailedAlarm", &email)] {
-        let p = &t["Resources"][name]["Properties"];
-        assert_eq!(p["Threshold"].as_u64(), Some(1), "{name}: the first one alarms ({alarm:?})");
-        assert_eq!(p["ComparisonOperator"].as_str(), Some("GreaterThanOrEqualToThreshold"), "{name}");
+    let per_version = ["function_name", "function_version", "status"];
+    for (name, q) in &alarms[2..] {
+        assert_eq!(q.dimensions, per_version, "{name}: per function version");
+        assert_eq!(q.filters.len(), 3, "{name}: its function's version only: {q:?}");
     }
+    let (email, crash) = (&alarms[1].1, &alarms[0].1);
+    assert_eq!((email.metric.as_str(), email.filters.len()), ("emails_failed", 0));
+    assert_eq!(crash.filters.len(), 1, "every function and version: {crash:?}");
     assert!(resources_of_type(&t, "AWS::Logs::MetricFilter").is_empty(), "the metrics replace the log filters");
 }
 
@@ -219,7 +239,7 @@ fn the_dynamodb_alarms_watch_the_tables_throttles_and_system_errors() {
         let q = query(&t["Resources"][name]);
         assert_eq!((q.metric.as_str(), q.namespace.as_str()), (metric, "AWS/DynamoDB"), "{name}");
         assert_eq!(q.dimensions, ["Operation", "TableName"], "{name}: every operation");
-        assert_eq!(q.filter, Some(("TableName".into(), "${Table}".into())), "{name}: this stack's table");
+        assert_eq!(q.filters, [("TableName".into(), "${Table}".into())], "{name}: this stack's table");
     }
 }
 
