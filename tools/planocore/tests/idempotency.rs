@@ -46,6 +46,14 @@ async fn update(app: &TestApp, body: &Value, key: Option<&str>) -> Reply {
     Reply::from_response(planocore::handle(&app.deps, update_request(body, key)).await)
 }
 
+/// The caller `APP` is, as the pipeline identifies it: the owner of idempotency keys it sends.
+async fn app_caller(app: &TestApp) -> shared::auth::Caller {
+    match app.deps.store.token(&shared::auth::token_hash(APP)).await {
+        Ok(Some(shared::store::TokenOwner::Application(a))) => shared::auth::Caller::Application(a),
+        other => panic!("{other:?}"),
+    }
+}
+
 fn replayed(r: &Reply) -> bool {
     match r.headers.get("idempotent-replayed") {
         Some(v) => v == "true",
@@ -275,10 +283,7 @@ async fn an_own_password_change_killed_after_its_commit_is_replayed_without_a_gu
 /// answer is conditioned on the claim in the same transaction.
 async fn a_write_whose_claim_was_lost_writes_nothing(app: TestApp) {
     let before = app.entity_ids().await;
-    let caller = shared::auth::Caller::Application(match app.deps.store.token(&shared::auth::token_hash(APP)).await {
-        Ok(Some(shared::store::TokenOwner::Application(a))) => a,
-        other => panic!("{other:?}"),
-    });
+    let caller = app_caller(&app).await;
     let scope = KeyScope::new(RouteId::EntitiesCreate, &caller, "lost");
     let first = KeyClaim { id: "first".into(), at: NOW, expires_at: NOW + time::Duration::seconds(10) };
     assert_eq!(app.deps.store.claim_key(&scope, &first).await.unwrap(), Claim::Ours);
@@ -366,10 +371,7 @@ async fn a_failed_email_then_a_retry_replays_without_a_second_email_or_write(mut
 }
 
 async fn an_expired_record_is_claimed_anew_by_exactly_one_request(app: TestApp) {
-    let caller = shared::auth::Caller::Application(match app.deps.store.token(&shared::auth::token_hash(APP)).await {
-        Ok(Some(shared::store::TokenOwner::Application(a))) => a,
-        other => panic!("{other:?}"),
-    });
+    let caller = app_caller(&app).await;
     let scope = KeyScope::new(RouteId::EntitiesCreate, &caller, "raced");
     let first = KeyClaim { id: "first".into(), at: NOW, expires_at: NOW + time::Duration::seconds(10) };
     assert_eq!(app.deps.store.claim_key(&scope, &first).await.unwrap(), Claim::Ours);
