@@ -28,6 +28,15 @@ def sources(build: pathlib.Path, root: pathlib.Path) -> dict[str, str]:
     return found
 
 
+def located(binary: str, test: str) -> str:
+    """'source file: test'; a test of a crate's one test binary (`tests/it/main.rs`) is named by
+    its module's file: `tests/it/cli.rs: seeding_…`."""
+    module, _, rest = test.partition("::")
+    if binary.endswith("/it/main.rs") and rest:
+        return f"{binary[: -len('main.rs')]}{module}.rs: {rest}"
+    return f"{binary}: {test}"
+
+
 def failures(log: pathlib.Path, names: dict[str, str]) -> set[str]:
     """Every test that failed in one run, as 'source file: test name'."""
     failed, binary, named = set(), "?", set()
@@ -37,7 +46,7 @@ def failures(log: pathlib.Path, names: dict[str, str]) -> set[str]:
         elif m := DOCTESTS.match(line):
             binary = f"doc tests of {m.group(1)}"
         elif m := FAILED.match(line):
-            failed.add(f"{binary}: {m.group(1)}")
+            failed.add(located(binary, m.group(1)))
             named.add(binary)
         elif m := DIED.search(line):
             source = names.get(pathlib.Path(m.group(1)).name, m.group(1))

@@ -8,7 +8,7 @@
 Runs under .venv-sam (scripts/test installs aws-sam-cli there, pinned; it brings samtranslator).
 No AWS account: the region is fixed and a local CodeUri becomes s3://local/<CodeUri>, as
 `sam package` would upload it (its key then changes with the code, not with the parameters).
-The template tests (tools/planocore/tests/sam_template/) read what this prints.
+The template tests (tools/planocore/tests/it/sam_template/) read what this prints.
 """
 import json
 import logging

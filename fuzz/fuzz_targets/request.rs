@@ -6,7 +6,7 @@
 use lambda_http::http::Method;
 use lambda_http::{Body, Request};
 use libfuzzer_sys::fuzz_target;
-use shared::Status;
+use domain::envelope::Status;
 use test_support::{Reply, TestApp};
 
 const METHODS: [Method; 4] = [Method::PUT, Method::POST, Method::GET, Method::DELETE];

@@ -20,7 +20,7 @@ pub fn endpoint() -> &'static str {
     static ENDPOINT: OnceLock<String> = OnceLock::new();
     ENDPOINT.get_or_init(|| {
         from_env(ENDPOINT_VAR).unwrap_or_else(|| {
-            let script = crate::repo_root().join("scripts/dynamodb-local");
+            let script = crate::repo::repo_root().join("scripts/dynamodb-local");
             launch("DynamoDB Local", &script, &[], Duration::from_secs(120))
         })
     })
@@ -32,7 +32,7 @@ pub fn secretsmanager_endpoint() -> &'static str {
     static ENDPOINT: OnceLock<String> = OnceLock::new();
     ENDPOINT.get_or_init(|| {
         from_env(SECRETSMANAGER_VAR).unwrap_or_else(|| {
-            let moto = crate::repo_root().join(".venv/bin/moto_server");
+            let moto = crate::repo::repo_root().join(".venv/bin/moto_server");
             if !moto.exists() {
                 panic!(
                     "The Secrets Manager tests need moto and found none.\n\
@@ -54,7 +54,7 @@ fn from_env(name: &str) -> Option<String> {
 /// `target/<name>-<port>.log`, shown if it does not come up.
 fn launch(name: &str, program: &Path, args: &[&str], patience: Duration) -> String {
     let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
-    let log = crate::repo_root().join("target").join(format!("{}-{port}.log", name.replace(' ', "-")));
+    let log = crate::repo::repo_root().join("target").join(format!("{}-{port}.log", name.replace(' ', "-")));
     let _ = std::fs::create_dir_all(log.parent().expect("target/"));
     let script = format!(
         "\"$0\" \"$@\" {port} >\"{log}\" 2>&1 & m=$!; \

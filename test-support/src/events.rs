@@ -1,16 +1,18 @@
 //! The API Gateway events of `events/`, named `<function>.<status>[.<variant>].json`, where the
 //! status is a slug of the catalogue or [`PREFLIGHT`].
 
+use app::deps::Deps;
 use lambda_http::{Body, Request, Response};
-use shared::pipeline::Deps;
 
-use crate::{repo_root, Reply, TestApp};
+use crate::repo::repo_root;
+use crate::requests::Reply;
+use crate::test_app::TestApp;
 
 /// Whether sending `request` again must replay its answer: it carries an `Idempotency-Key` and
 /// answered with a status that wrote.
-pub fn replays(request: &Request, status: shared::Status) -> bool {
-    request.headers().contains_key(shared::idempotency::HEADER)
-        && matches!(status, shared::Status::ActionSuccessful | shared::Status::MandrillEmailFailed)
+pub fn replays(request: &Request, status: domain::envelope::Status) -> bool {
+    request.headers().contains_key(app::idempotency::HEADER)
+        && matches!(status, domain::Status::ActionSuccessful | domain::Status::MandrillEmailFailed)
 }
 
 /// The "status" of a CORS preflight's event: answered `204` without a body (no envelope).
@@ -52,7 +54,7 @@ where
             assert!(answer.body().is_empty(), "{name}: no body");
             continue;
         }
-        let status = shared::Status::from_slug(expected).unwrap_or_else(|| panic!("{name}: unknown status {expected}"));
+        let status = domain::Status::from_slug(expected).unwrap_or_else(|| panic!("{name}: unknown status {expected}"));
         let reply = Reply::from_response(handle(&app.deps, event(name)).await);
         assert_eq!(reply.status(), expected, "{name}: {}", reply.body);
         assert_eq!(reply.code, status.http_code(), "{name}");

@@ -5,12 +5,12 @@ use std::sync::atomic::Ordering::SeqCst;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use shared::fixture::Fixture;
-use shared::model::*;
-use shared::store::memory::MemoryStore;
-use shared::store::*;
+use domain::fixture::Fixture;
+use domain::model::*;
+use store::memory::MemoryStore;
+use store::*;
 
-use crate::FaultPoint;
+use crate::call_fault::FaultPoint;
 
 /// A store that fails on demand, around a memory store: for `identify-request-error`,
 /// `application-crash`, panics and a write whose answer is lost.
@@ -124,7 +124,7 @@ impl Store for FaultyStore {
         }
         self.inner.settle_outbox(key, holder, answer).await
     }
-    async fn load_fixture(&self, f: &Fixture, mode: shared::store::seed::SeedMode) -> StoreResult<()> {
+    async fn load_fixture(&self, f: &Fixture, mode: store::seed::SeedMode) -> StoreResult<()> {
         self.inner.load_fixture(f, mode).await
     }
 }

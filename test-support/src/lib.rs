@@ -1,10 +1,10 @@
 //! The tests' helpers, a crate of their own so that nothing here can reach a shipped binary:
-//! every crate takes it as a dev-dependency (`shared`'s integration tests too; cargo allows that
+//! every crate takes it as a dev-dependency (`app`'s integration tests too; cargo allows that
 //! cycle through dev-dependencies). The binaries in `src/bin` exist for this crate's own tests.
 
-mod app;
 mod call_fault;
 mod catcher;
+pub mod clock;
 mod commit_hold;
 pub mod emulator;
 mod events;
@@ -16,14 +16,16 @@ mod notifier;
 mod proxy;
 mod race;
 mod recorder;
+mod repo;
 mod requests;
 pub mod rie;
+mod settings;
 mod stall;
 mod tables;
+mod test_app;
 mod tls;
 pub mod wait;
 
-pub use app::{demo_fixture_text, repo_root, TestApp, NOW, RACING_CLIENT_FIELDS};
 pub use call_fault::{CallFault, FaultPoint};
 pub use catcher::{CaughtRequest, RequestCatcher};
 pub use commit_hold::CommitHold;
@@ -36,9 +38,12 @@ pub use notifier::RecordingNotifier;
 pub use proxy::TcpRelay;
 pub use race::at_once;
 pub use recorder::CallRecorder;
+pub use repo::{demo_fixture_text, repo_root};
 pub use requests::{base64, request, Reply};
+pub use settings::{settings, settings_with};
 pub use stall::StallAfterCommit;
 pub use tables::{fresh_dynamodb_table, fresh_recorded_table, fresh_table_with, seeded_table, table_at, EntityIds};
+pub use test_app::{TestApp, NOW, RACING_CLIENT_FIELDS};
 pub use tls::{ServerIdentity, TestCa};
 
 /// Runs each named `async fn(TestApp)` of a handler suite once per store, as

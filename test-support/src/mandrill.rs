@@ -105,9 +105,9 @@ impl FakeMandrill {
     }
 
     /// A Mandrill notifier that sends here with `key`.
-    pub fn notifier(&self, key: &str) -> Arc<shared::notify::mandrill::MandrillNotifier> {
-        use shared::notify::mandrill::{MandrillConfig, MandrillNotifier};
-        use shared::notify::secret::KeySource;
+    pub fn notifier(&self, key: &str) -> Arc<app::notify::mandrill::MandrillNotifier> {
+        use app::notify::mandrill::{MandrillConfig, MandrillNotifier};
+        use app::notify::secret::KeySource;
         let config = MandrillConfig { api_url: self.url.clone(), ..MandrillConfig::default() };
         Arc::new(MandrillNotifier::new(config, KeySource::Static(key.to_string())))
     }

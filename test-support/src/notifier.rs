@@ -1,7 +1,8 @@
 //! A notifier that records every email and fails on demand.
 
+use app::notify::{Notifier, NotifyError};
 use async_trait::async_trait;
-use shared::notify::{Email, Notifier, NotifyError};
+use domain::email::Email;
 
 #[derive(Default)]
 pub struct RecordingNotifier {

@@ -10,9 +10,9 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 
-use shared::fixture::Fixture;
-use shared::model::*;
-use shared::store::*;
+use domain::fixture::Fixture;
+use domain::model::*;
+use store::*;
 
 pub struct StallAfterCommit {
     pub inner: Arc<dyn Store>,
@@ -103,7 +103,7 @@ impl Store for StallAfterCommit {
     async fn settle_outbox(&self, key: &KeyScope, holder: &str, answer: Option<&StoredAnswer>) -> StoreResult<bool> {
         self.inner.settle_outbox(key, holder, answer).await
     }
-    async fn load_fixture(&self, f: &Fixture, mode: shared::store::seed::SeedMode) -> StoreResult<()> {
+    async fn load_fixture(&self, f: &Fixture, mode: store::seed::SeedMode) -> StoreResult<()> {
         self.inner.load_fixture(f, mode).await
     }
 }

@@ -2,11 +2,13 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
-use shared::store::dynamodb::{create_table, keys, DynamoStore};
-use shared::store::Store;
+use store::dynamodb::{create_table, keys, DynamoStore};
+use store::seam::Store;
 
-use crate::app::demo_fixture_text;
-use crate::{emulator, CallFault, CallRecorder};
+use crate::call_fault::CallFault;
+use crate::emulator;
+use crate::recorder::CallRecorder;
+use crate::repo::demo_fixture_text;
 
 /// A new, empty table on the local emulator.
 pub async fn fresh_dynamodb_table() -> DynamoStore {
@@ -37,7 +39,8 @@ async fn client_at(
     recorder: Option<CallRecorder>,
     fault: Option<CallFault>,
 ) -> aws_sdk_dynamodb::Client {
-    let sdk = shared::config::aws_config(Some(endpoint)).await;
+    let limits = app::aws::SdkTimeouts::for_endpoint(Some(endpoint));
+    let sdk = app::aws::sdk_config(&crate::settings::settings(), Some(endpoint), limits).await;
     let mut config = aws_sdk_dynamodb::config::Builder::from(&sdk);
     if let Some(recorder) = recorder {
         config = config.interceptor(recorder);
@@ -52,10 +55,10 @@ async fn client_at(
 /// function binary or `planocore serve`, which run on the wall clock.
 pub async fn seeded_table() -> DynamoStore {
     let store = fresh_dynamodb_table().await;
-    let now = shared::clock::Clock::now(&shared::clock::SystemClock);
-    let fixture = shared::fixture::parse(&demo_fixture_text(), now).expect("demo fixture loads");
-    store.load_fixture(&fixture, shared::store::seed::SeedMode::KeepExisting).await.expect("fixture written");
-    shared::registry::sync(&store, false).await.expect("routes synced");
+    let now = domain::clock::Clock::now(&domain::clock::SystemClock);
+    let fixture = domain::fixture::parse(&demo_fixture_text(), now).expect("demo fixture loads");
+    store.load_fixture(&fixture, store::seed::SeedMode::KeepExisting).await.expect("fixture written");
+    app::registry::sync(&store, false).await.expect("routes synced");
     store
 }
 

@@ -1,6 +1,6 @@
 //! A throwaway certificate authority for HTTPS stand-ins. The functions trust it the way they
 //! trust Amazon's in production: through `SSL_CERT_FILE`, the one CA bundle they read
-//! (`shared::ca_bundle`). Each authority is new, so a test that trusts one and is shown a
+//! (`app::https::ca_bundle`). Each authority is new, so a test that trusts one and is shown a
 //! certificate from another proves the certificate is checked.
 
 use std::path::{Path, PathBuf};

@@ -1,17 +1,25 @@
 //! `PUT /api/v1/clients/update` (docs/api.md#clients-update, docs/api.md#permissions): stages
 //! 11–19 of docs/api.md#stages for a client's partial update.
 
+use app::auth::{hash_password_off_thread, verify_password_off_thread};
+use app::error::{RouteError, RouteResult};
+use app::error::{NOT_THE_CURRENT_PASSWORD, NO_SUCH_CLIENT};
+use app::pipeline::Context;
+use domain::client_fields;
+use domain::client_fields::ClientField;
+use domain::credentials::Caller;
+use domain::email;
+use domain::email::Email;
+use domain::envelope::{Outcome, ParamError, Status};
+use domain::model::{Client, User};
+use domain::params;
+use domain::params::{Kind, ParamSpec, Params};
+use domain::routes::RouteId;
+use domain::views::{client_view, ApplicationView, ClientView, SessionView, ViewName};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
-use shared::auth::{hash_password_off_thread, verify_password_off_thread, Caller};
-use shared::client_fields::{self, ClientField};
-use shared::error::{NOT_THE_CURRENT_PASSWORD, NO_SUCH_CLIENT};
-use shared::model::{Client, User};
-use shared::notify::{self, Email};
-use shared::params::{self, Kind, ParamSpec, Params};
-use shared::store::{ClientPatch, ClientScope, PasswordAttempt, PasswordChange, UpdatedClient, EMAIL_FIELD};
-use shared::views::{client_view, ApplicationView, ClientView, SessionView, ViewName};
-use shared::{Context, Outcome, ParamError, RouteError, RouteId, RouteResult, Status};
+use store::attempts::PasswordAttempt;
+use store::seam::{ClientPatch, ClientScope, PasswordChange, UpdatedClient, EMAIL_FIELD};
 
 /// The params that shape the request rather than the record; the table of client fields adds
 /// the rest.
@@ -104,10 +112,10 @@ fn emails_of(updated: &UpdatedClient, password_changed: bool) -> Vec<Email> {
     let UpdatedClient { client, previous_email } = updated;
     let mut emails = Vec::new();
     if !client.email.eq_ignore_ascii_case(previous_email) {
-        emails.push(notify::client_email_changed(client, previous_email));
+        emails.push(email::client_email_changed(client, previous_email));
     }
     if password_changed {
-        emails.push(notify::client_password_changed(client));
+        emails.push(email::client_password_changed(client));
     }
     emails
 }
@@ -161,7 +169,7 @@ fn refuse_denied(caller: &Caller, params: &Params, target: Option<&Client>) -> R
     if denied.is_empty() {
         Ok(())
     } else {
-        Err(RouteError::Refused(shared::Outcome::params(Status::PermissionDenied, denied)))
+        Err(RouteError::Refused(domain::Outcome::params(Status::PermissionDenied, denied)))
     }
 }
 

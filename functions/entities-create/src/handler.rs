@@ -1,15 +1,19 @@
 //! `POST /api/v1/entities/create` (docs/api.md#entities-create, docs/api.md#permissions): stages
 //! 11–19 of docs/api.md#stages for a new entity.
 
+use app::error::{RouteError, RouteResult};
+use app::pipeline::Context;
+use domain::credentials::Caller;
+use domain::email;
+use domain::envelope::Status;
+use domain::model::{Address, Entity};
+use domain::params;
+use domain::params::{Kind, ParamSpec, Params};
+use domain::routes::RouteId;
+use domain::views::{entity_view, ApplicationView, EntityView, SessionView, ViewName};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
-use shared::auth::Caller;
-use shared::model::{Address, Entity};
-use shared::notify;
-use shared::params::{self, Kind, ParamSpec, Params};
-use shared::store::EntityDraft;
-use shared::views::{entity_view, ApplicationView, EntityView, SessionView, ViewName};
-use shared::{Context, RouteError, RouteId, RouteResult, Status};
+use store::seam::EntityDraft;
 
 const CONTROL: [ParamSpec; 4] = [
     ParamSpec::required("token", Kind::Token),
@@ -19,7 +23,7 @@ const CONTROL: [ParamSpec; 4] = [
 ];
 
 /// The params, in the order of docs/api.md#entities-create-params (the order of `errors`): the
-/// control params, then the entity's fields (`shared::params::entity`, which the fixture loader
+/// control params, then the entity's fields (`domain::params::entity`, which the fixture loader
 /// checks entities by).
 pub const PARAMS: &[ParamSpec] =
     &params::concat::<{ CONTROL.len() + params::entity::FIELDS.len() }>(&CONTROL, params::entity::FIELDS);
@@ -47,7 +51,7 @@ async fn create(ctx: Context<'_>) -> RouteResult {
     }
     let draft = draft(&params, integration_id, ctx.caller, ctx.now);
     let view = params.view("view", EntityView::Entity);
-    let answer = |entity: &Entity| (entity_view(entity, view), vec![notify::entity_created(entity)]);
+    let answer = |entity: &Entity| (entity_view(entity, view), vec![email::entity_created(entity)]);
     // Stages 16–18 are one atomic store call: integration exists, slug and email free, write
     // (with a key, its answer and emails too).
     let entity = ctx.deps.store.create_entity(&draft, ctx.key_commit(&answer).as_ref()).await?;

@@ -2,10 +2,11 @@
 
 pub mod handler;
 
+use app::deps::Deps;
+use domain::routes::RouteId;
 use lambda_http::{Body, Request, Response};
-use shared::{Deps, RouteId};
 
 /// The function's whole request path, shared by Lambda, `planocore serve` and the tests.
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    shared::pipeline::handle(deps, RouteId::EntitiesCreate, handler::route, req).await
+    app::pipeline::handle(deps, RouteId::EntitiesCreate, handler::route, req).await
 }

@@ -1,6 +1,6 @@
 //! The route registry at deploy: the function behind the template's `RouteRegistry` custom
 //! resource. On `Create` and `Update` it runs the same sync as `planocore routes sync`
-//! ([`shared::registry::sync`]: missing records created as deployed, existing ones, a disabled
+//! ([`app::registry::sync`]: missing records created as deployed, existing ones, a disabled
 //! route included, left as they are); on `Delete` it does nothing (the table is retained). It
 //! always answers CloudFormation, within the invocation's time, so a failure never hangs a stack.
 
@@ -9,8 +9,9 @@ mod event;
 
 use std::time::{Duration, Instant};
 
+use app::https::HttpsClient;
 use serde_json::Value;
-use shared::store::Store;
+use store::seam::Store;
 
 pub use answer::{put_answer, url_host};
 pub use event::{Answer, AnswerStatus, CustomResourceRequest, Outcome};
@@ -23,7 +24,7 @@ pub const ANSWER_RESERVE: Duration = Duration::from_secs(3);
 pub async fn outcome(store: &dyn Store, request_type: &str, until: Instant) -> Result<Outcome, String> {
     match request_type {
         "Create" | "Update" => {
-            let sync = shared::registry::sync(store, false);
+            let sync = app::registry::sync(store, false);
             match tokio::time::timeout_at(until.into(), sync).await {
                 Ok(Ok(written)) => Ok(Outcome {
                     reason: format!("{written} route registry record(s) created"),
@@ -43,7 +44,13 @@ pub async fn outcome(store: &dyn Store, request_type: &str, until: Instant) -> R
 /// The whole invocation: reads the request in `payload`, runs it, answers CloudFormation.
 /// `Err` only when there is no one to answer or the answer could not be delivered: an invocation
 /// error, which Lambda retries (CloudFormation invokes asynchronously) and the `Errors` alarm sees.
-pub async fn handle(store: &dyn Store, table: &str, payload: &Value, deadline: Instant) -> Result<Answer, String> {
+pub async fn handle(
+    store: &dyn Store,
+    https: &HttpsClient,
+    table: &str,
+    payload: &Value,
+    deadline: Instant,
+) -> Result<Answer, String> {
     let request = CustomResourceRequest::parse(payload)?;
     let until = deadline.checked_sub(ANSWER_RESERVE).unwrap_or_else(Instant::now);
     let result = outcome(store, &request.request_type, until).await;
@@ -58,7 +65,7 @@ pub async fn handle(store: &dyn Store, table: &str, payload: &Value, deadline: I
         response_host = url_host(&request.response_url),
     );
     let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
-    put_answer(&request.response_url, &answer, left).await.map_err(|e| {
+    put_answer(https, &request.response_url, &answer, left).await.map_err(|e| {
         tracing::error!(event = "custom-resource-answer-failed", error = %e);
         e
     })?;

@@ -8,11 +8,11 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use app::registry;
+use domain::model::RegistryRecord;
 use serde_json::Value;
-use shared::model::RegistryRecord;
-use shared::registry;
-use shared::store::dynamodb::{keys, DynamoStore};
-use shared::store::{RecordKind, Store};
+use store::dynamodb::{keys, DynamoStore};
+use store::seam::{RecordKind, Store};
 use test_support::rie::Function;
 use test_support::{emulator, fresh_dynamodb_table, repo_root, CaughtRequest, RequestCatcher};
 
@@ -77,7 +77,7 @@ async fn create_update_and_delete_keep_the_registry_and_always_answer() {
     let (routes, services) = records(&store).await;
     let written = routes.len() + services.len();
     assert_eq!(answer["Data"]["RecordsWritten"], written.to_string().as_str());
-    assert_eq!(routes.len(), shared::RouteId::ALL.len());
+    assert_eq!(routes.len(), domain::RouteId::ALL.len());
     assert!(routes.iter().chain(&services).all(|r| r.deployed), "{routes:?} {services:?}");
 
     // An operator's kill switch, and a record lost (say, a route added in this release).

@@ -10,7 +10,7 @@ use test_support::{FaultyStore, TestApp};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    shared::init_logging(false);
+    app::logging::init(&app::config::settings(), false);
     let store = Arc::new(FaultyStore::default());
     store.panic_on_client_read.store(true, SeqCst);
     let app = TestApp::on(store).await;

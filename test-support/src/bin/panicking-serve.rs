@@ -7,18 +7,18 @@ use std::convert::Infallible;
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
 
+use app::deps::Deps;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use lambda_http::{Body, Request};
-use shared::Deps;
 use test_support::{FaultyStore, TestApp};
 
 #[tokio::main]
 async fn main() {
-    shared::init_logging(true);
+    app::logging::init(&app::config::settings(), true);
     let store = Arc::new(FaultyStore::default());
     store.panic_on_client_read.store(true, SeqCst);
     let deps = Arc::new(TestApp::on(store).await.deps);

@@ -5,9 +5,12 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::{Function, HttpAnswer};
+use super::function::{Function, HttpAnswer};
+use crate::emulator;
+use crate::events::{event, events_with_prefix};
 use crate::events::{replays, PREFLIGHT};
-use crate::{emulator, event, events_with_prefix, repo_root, seeded_table};
+use crate::repo::repo_root;
+use crate::tables::seeded_table;
 
 /// Runs `binary` (the function `function`) under the emulator and sends it every
 /// `events/<function>.*.json`, one after the other as a warm container gets them, checking the
@@ -42,7 +45,7 @@ pub fn check_events_on_binary(function: &str, binary: &str, store: bool) -> usiz
         check_reply(&reply, name, expected, &request_id, &process);
         process.wait_for_log(&format!("for {name}"), |l| is_request_line(l, &request_id, expected));
         process.wait_for_log(&format!("metrics for {name}"), |l| is_metrics_line(l, &request_id, expected));
-        if replays(&event(name), shared::Status::from_slug(expected).expect("a status")) {
+        if replays(&event(name), domain::Status::from_slug(expected).expect("a status")) {
             let again = process.invoke(&event_text(name));
             assert_eq!(again.headers.get("idempotent-replayed").and_then(Value::as_str), Some("true"), "{name}");
             assert_eq!((again.code, &again.body), (reply.code, &reply.body), "{name}: the first answer, replayed");
@@ -68,7 +71,7 @@ fn event_text(name: &str) -> String {
 }
 
 fn check_reply(reply: &HttpAnswer, name: &str, expected: &str, request_id: &str, process: &Function) {
-    let status = shared::Status::from_slug(expected).unwrap_or_else(|| panic!("{name}: unknown status {expected}"));
+    let status = domain::Status::from_slug(expected).unwrap_or_else(|| panic!("{name}: unknown status {expected}"));
     assert_eq!(reply.body["status"], expected, "{name}: {}\n{}", reply.body, process.output());
     assert_eq!(reply.code, status.http_code(), "{name}");
     assert_eq!(reply.body["request_id"], request_id, "{name}");
@@ -87,7 +90,7 @@ fn is_request_line(line: &Value, request_id: &str, status: &str) -> bool {
     fields["event"] == "request" && fields["request_id"] == request_id && fields["status"] == status
 }
 
-/// The request's metrics line (CloudWatch Embedded Metric Format, shared/src/emf.rs): its
+/// The request's metrics line (CloudWatch Embedded Metric Format, shared/app/src/emf.rs): its
 /// dimensions and the request id at the top level.
 fn is_metrics_line(line: &Value, request_id: &str, status: &str) -> bool {
     line.get("_aws").is_some() && line["request_id"] == request_id && line["status"] == status

@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::Engine;
 use criterion::{criterion_group, criterion_main, Criterion};
+use domain::request::MAX_BODY_BYTES;
 use lambda_http::http::Method;
 use serde_json::{json, Map, Value};
-use shared::request::MAX_BODY_BYTES;
 use test_support::{base64, request, Reply, TestApp};
 
 /// Room for the JSON of a Clients Update body: its base64 form is 4/3 as long.

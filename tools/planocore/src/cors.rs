@@ -6,7 +6,7 @@
 
 use lambda_http::http::{HeaderMap, HeaderValue, Method, StatusCode};
 
-/// `AllowMethods` of template.yaml (tests/template.rs checks that they agree).
+/// `AllowMethods` of template.yaml (tests/it/template.rs checks that they agree).
 pub const ALLOW_METHODS: &[&str] = &["PUT", "POST"];
 /// `AllowHeaders` of template.yaml: the request headers a browser may send.
 pub const ALLOW_HEADERS: &[&str] = &["content-type", "idempotency-key"];
@@ -88,10 +88,10 @@ impl CorsPolicy {
         self.origins.iter().any(|p| p.admits(&origin))
     }
 
-    /// `Some` for a CORS preflight (`shared::pipeline::is_cors_preflight`, as the deployed
+    /// `Some` for a CORS preflight (`app::pipeline::is_cors_preflight`, as the deployed
     /// fallback decides). Any other `OPTIONS` is an ordinary request (the fallback answers it).
     pub fn preflight(&self, method: &Method, headers: &HeaderMap) -> Option<Preflight> {
-        if !shared::pipeline::is_cors_preflight(method, headers) {
+        if !app::pipeline::is_cors_preflight(method, headers) {
             return None;
         }
         let origin = headers.get("origin").and_then(|o| o.to_str().ok());

@@ -3,14 +3,14 @@
 
 use std::error::Error;
 
+use app::settings::Settings;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation;
 use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_types::error::ErrorMetadata;
-use shared::settings::Settings;
-use shared::store::StoreError;
+use store::error::StoreError;
 
 /// What went wrong, by what the user can do about it.
 #[derive(Debug, PartialEq)]
@@ -28,8 +28,8 @@ enum Cause {
 }
 
 /// The one line printed for `e` (after `planocore: `), with the table and endpoint.
-pub fn explain(e: &StoreError) -> String {
-    one_line(&line(e))
+pub fn explain(e: &StoreError, settings: &Settings) -> String {
+    one_line(&line(e, settings))
 }
 
 /// Messages from a service or an SDK may hold line breaks; the CLI prints one line.
@@ -37,8 +37,7 @@ fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn line(e: &StoreError) -> String {
-    let settings = Settings::from_env();
+fn line(e: &StoreError, settings: &Settings) -> String {
     let endpoint = settings.dynamodb_endpoint.as_deref();
     let place = format!("table '{}' at {}", settings.table_name, endpoint.unwrap_or("AWS"));
     match cause(e) {
@@ -93,7 +92,7 @@ fn cause(e: &StoreError) -> Cause {
         }
         next = cause.source();
     }
-    Cause::Other(shared::error::chain(e))
+    Cause::Other(domain::error_chain::chain(e))
 }
 
 fn known(cause: &(dyn Error + 'static)) -> Option<Cause> {
@@ -133,7 +132,7 @@ fn sdk<E: ProvideErrorMetadata + Error + 'static>(e: &SdkError<E, HttpResponse>)
                 }
                 next = cause.source();
             }
-            Cause::Other(shared::error::chain(e))
+            Cause::Other(domain::error_chain::chain(e))
         }
     }
 }
@@ -150,6 +149,6 @@ fn connector(e: &ConnectorError) -> Cause {
     } else if e.is_io() {
         Cause::Unreachable
     } else {
-        Cause::Other(shared::error::chain(e))
+        Cause::Other(domain::error_chain::chain(e))
     }
 }

@@ -3,8 +3,9 @@
 
 pub mod cors;
 
+use app::deps::Deps;
+use domain::routes::RouteId;
 use lambda_http::{Body, Request, Response};
-use shared::{Deps, RouteId};
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     match RouteId::identify(req.method(), req.uri().path()) {

@@ -99,20 +99,24 @@ enum StoreKind {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    shared::init_logging(true);
+    let settings = app::config::settings();
+    app::logging::init(&settings, true);
+    let settings = &settings;
     let result = match Cli::parse().command {
-        Command::Serve { addr, seed, store, cors_origins } => serve::run(addr, seed, store, &cors_origins).await,
-        Command::Table { action: TableAction::Create } => admin::table_create().await,
-        Command::Seed { file, overwrite } => admin::seed(&file, overwrite).await,
+        Command::Serve { addr, seed, store, cors_origins } => {
+            serve::run(settings, addr, seed, store, &cors_origins).await
+        }
+        Command::Table { action: TableAction::Create } => admin::table_create(settings).await,
+        Command::Seed { file, overwrite } => admin::seed(settings, &file, overwrite).await,
         Command::Routes { action } => match action {
-            RoutesAction::Sync { force } => admin::routes_sync(force).await,
-            RoutesAction::List => admin::routes_list().await,
-            RoutesAction::Disable { route } => admin::set_route(&route, false).await,
-            RoutesAction::Enable { route } => admin::set_route(&route, true).await,
+            RoutesAction::Sync { force } => admin::routes_sync(settings, force).await,
+            RoutesAction::List => admin::routes_list(settings).await,
+            RoutesAction::Disable { route } => admin::set_route(settings, &route, false).await,
+            RoutesAction::Enable { route } => admin::set_route(settings, &route, true).await,
         },
         Command::Services { action } => match action {
-            ServicesAction::Disable { service } => admin::set_service(&service, false).await,
-            ServicesAction::Enable { service } => admin::set_service(&service, true).await,
+            ServicesAction::Disable { service } => admin::set_service(settings, &service, false).await,
+            ServicesAction::Enable { service } => admin::set_service(settings, &service, true).await,
         },
     };
     match result {

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use domain::envelope::{Envelope, Outcome, Status};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
@@ -12,15 +13,16 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
-use shared::envelope::{Envelope, Outcome, Status};
-use shared::store::memory::MemoryStore;
-use shared::store::seed::SeedMode;
-use shared::store::Store;
+use store::memory::MemoryStore;
+use store::seam::Store;
+use store::seed::SeedMode;
 
 use crate::admin::load_seed;
 use crate::StoreKind;
+use app::deps::Deps;
+use app::settings::Settings;
+use domain::routes::RouteId;
 use planocore::cors::CorsPolicy;
-use shared::{Deps, RouteId};
 use tokio::net::TcpListener;
 
 /// Bodies larger than this are refused before they are read to the end.
@@ -35,31 +37,31 @@ struct Server {
 }
 
 pub async fn run(
+    settings: &Settings,
     addr: SocketAddr,
     seed: Option<PathBuf>,
     kind: StoreKind,
     cors_origins: &[String],
 ) -> Result<(), String> {
     let cors = CorsPolicy::new(cors_origins).map_err(|e| format!("--cors-origin: {e}"))?;
-    let settings = shared::settings::Settings::from_env();
     settings.check()?;
     let store: Arc<dyn Store> = match kind {
         StoreKind::Memory => Arc::new(MemoryStore::new()),
-        StoreKind::Dynamodb => Arc::new(shared::config::dynamodb_store(&settings).await),
+        StoreKind::Dynamodb => Arc::new(app::config::dynamodb_store(settings).await),
     };
     let demo = seed.is_none() && matches!(kind, StoreKind::Memory);
     match (&seed, kind) {
-        (Some(path), _) => load_seed(store.as_ref(), path, SeedMode::KeepExisting).await?,
+        (Some(path), _) => load_seed(settings, store.as_ref(), path, SeedMode::KeepExisting).await?,
         (None, StoreKind::Memory) => {
             let fixture =
-                shared::fixture::parse(DEMO_FIXTURE, time::OffsetDateTime::now_utc()).map_err(|e| e.to_string())?;
+                domain::fixture::parse(DEMO_FIXTURE, time::OffsetDateTime::now_utc()).map_err(|e| e.to_string())?;
             store.load_fixture(&fixture, SeedMode::KeepExisting).await.map_err(|e| e.to_string())?;
-            shared::registry::sync(store.as_ref(), false).await.map_err(|e| e.to_string())?;
+            app::registry::sync(store.as_ref(), false).await.map_err(|e| e.to_string())?;
         }
         // The table is used as it is; an unreachable store is reported per request.
         (None, StoreKind::Dynamodb) => {}
     }
-    let deps = Deps::new(store);
+    let deps = Deps::new(store, settings);
 
     let listener = TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
@@ -121,7 +123,7 @@ async fn answer(deps: &Deps, req: hyper::Request<Incoming>) -> hyper::Response<F
                 Some(_) => Outcome::param(Status::InvalidParam, "body", "The body must not exceed 10 MB."),
                 None => Outcome::status(Status::RouteNonExistent),
             };
-            return to_hyper(Envelope::new(outcome, &id).into_response());
+            return to_hyper(app::pipeline::response(Envelope::new(outcome, &id)));
         }
     };
     let body = if bytes.is_empty() { Body::Empty } else { Body::Binary(bytes.to_vec()) };

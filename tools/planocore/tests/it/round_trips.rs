@@ -1,0 +1,150 @@
+//! DynamoDB calls per request kind, counted by an SDK interceptor against the local emulator,
+//! within the budgets of the performance issue (warm registry; the once-a-minute
+//! `last_used_at` write and the branding view's entity read not counted).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::registry::RegistryCache;
+use lambda_http::http::Method;
+use lambda_http::Request;
+use serde_json::{json, Value};
+use test_support::{base64, fresh_recorded_table, request, CallRecorder, Reply, TestApp};
+
+fn update(body: Value) -> Request {
+    request(Method::PUT, "/api/v1/clients/update", Some("application/json"), base64(&body))
+}
+
+fn create(token: &str, slug: &str) -> Request {
+    let body = json!({"token": token, "integration_id": 7, "entity_slug": slug, "email": format!("{slug}@x.example"),
+                      "name": "N", "active": true,
+                      "address": {"street": "s", "city": "c", "state": "CO", "country": "US", "postal_code": "1"}});
+    request(Method::POST, "/api/v1/entities/create", Some("application/json"), body.to_string())
+}
+
+async fn app() -> (TestApp, CallRecorder) {
+    let recorder = CallRecorder::default();
+    let store = Arc::new(fresh_recorded_table(Some(recorder.clone())).await);
+    let mut app = TestApp::on(store).await;
+    app.deps.registry = RegistryCache::new(Duration::from_secs(300));
+    // Warm the registry cache, as a warm container has it.
+    clients_update::handle(&app.deps, update(json!({"token": "demo-employee-token", "id": 102}))).await;
+    recorder.take();
+    (app, recorder)
+}
+
+/// The calls one request makes, after checking it succeeded.
+async fn calls(app: &TestApp, recorder: &CallRecorder, req: Request) -> Vec<String> {
+    let reply = Reply::from_response(planocore::handle(&app.deps, req).await);
+    assert_eq!(reply.status(), "action-successful", "{}", reply.body);
+    recorder.take()
+}
+
+#[tokio::test]
+async fn each_request_kind_stays_within_its_dynamodb_budget() {
+    let (app, rec) = app().await;
+
+    let plain = calls(&app, &rec, update(json!({"token": "demo-employee-token", "id": 100, "phone": "1"}))).await;
+    assert_eq!(plain, ["GetItem", "GetItem", "UpdateItem"], "session, user, conditional update");
+
+    let email =
+        calls(&app, &rec, update(json!({"token": "demo-employee-token", "id": 100, "email": "ada@budget.example"})))
+            .await;
+    // No read after the transaction: it is conditioned on the client's revision as read, so
+    // `data` is known before the commit.
+    assert_eq!(email, ["GetItem", "GetItem", "GetItem", "TransactWriteItems[Update,Put,Delete]"]);
+
+    // An own password change: its check counted then cleared, the hash and the revocation of
+    // every other session in one transaction, whatever the number of sessions.
+    let own_password = json!({"token": "demo-client-token", "id": 100, "password": "budget password",
+                              "current_password": "correct horse battery"});
+    let password = calls(&app, &rec, update(own_password)).await;
+    let expected = ["GetItem", "GetItem", "UpdateItem", "GetItem", "GetItem", "UpdateItem", "DeleteItem", "GetItem"];
+    assert_eq!(password[..8], expected, "session, user, touch, client, user, check count, client: {password:?}");
+    assert_eq!(password[8..], ["TransactWriteItems[Update,Update]"], "then the client as read, changed");
+
+    let by_user = calls(&app, &rec, create("demo-employee-token", "by-user")).await;
+    assert_eq!(by_user, ["GetItem", "GetItem", "UpdateItem", "TransactWriteItems[ConditionCheck,Put,Put,Put]"]);
+    let by_app = calls(&app, &rec, create("demo-app-token", "by-app")).await;
+    assert_eq!(
+        by_app,
+        ["GetItem", "UpdateItem", "TransactWriteItems[ConditionCheck,Put,Put,Put]"],
+        "an application has no user read"
+    );
+}
+
+fn keyed(mut req: Request, key: &str) -> Request {
+    req.headers_mut().insert("idempotency-key", key.parse().unwrap());
+    req
+}
+
+/// With an `Idempotency-Key`: one conditional write to claim the key, the answer and its emails
+/// (the outbox) in the route's own transaction, and, for a request with emails, one write
+/// clearing the outbox once they are sent (or releasing the key of a refused request). A retry
+/// is the claim alone, which returns the kept answer. Without the key (above) none is made.
+#[tokio::test]
+async fn an_idempotency_key_costs_the_claim_and_the_outbox_and_a_retry_one() {
+    let (app, rec) = app().await;
+    let first = calls(&app, &rec, keyed(create("demo-app-token", "keyed"), "k1")).await;
+    assert_eq!(
+        first,
+        ["GetItem", "UpdateItem", "UpdateItem", "TransactWriteItems[ConditionCheck,Put,Put,Put,Update]", "UpdateItem"],
+        "token, claim, id counter, create with the answer, the outbox cleared"
+    );
+    let reply =
+        Reply::from_response(planocore::handle(&app.deps, keyed(create("demo-app-token", "keyed"), "k1")).await);
+    assert_eq!(reply.headers["idempotent-replayed"], "true");
+    assert_eq!(rec.take(), ["GetItem", "UpdateItem"], "token, then the claim that finds the answer");
+    let taken = keyed(create("demo-app-token", "keyed"), "k2");
+    assert_eq!(Reply::from_response(planocore::handle(&app.deps, taken).await).status(), "invalid-param");
+    assert_eq!(
+        rec.take(),
+        ["GetItem", "UpdateItem", "UpdateItem", "TransactWriteItems[ConditionCheck,Put,Put,Put,Update]", "UpdateItem"],
+        "a refused create: the key released"
+    );
+
+    // A plain update: the client is read for the answer, which the write keeps (no email).
+    let plain = keyed(update(json!({"token": "demo-employee-token", "id": 100, "phone": "9"})), "k3");
+    let plain = calls(&app, &rec, plain).await;
+    assert_eq!(plain, ["GetItem", "GetItem", "UpdateItem", "GetItem", "TransactWriteItems[Update,Update]"]);
+    let email = keyed(update(json!({"token": "demo-employee-token", "id": 100, "email": "ada@keyed.example"})), "k4");
+    let email = calls(&app, &rec, email).await;
+    assert_eq!(
+        email,
+        ["GetItem", "GetItem", "UpdateItem", "GetItem", "TransactWriteItems[Update,Put,Delete,Update]", "UpdateItem"],
+        "session, user, claim, client, the move with the answer, the outbox cleared"
+    );
+    let own_password = json!({"token": "demo-client-token", "id": 100, "password": "keyed password",
+                              "current_password": "correct horse battery"});
+    let password = calls(&app, &rec, keyed(update(own_password), "k5")).await;
+    assert_eq!(password.len(), 11, "{password:?}");
+    assert_eq!(password[9..], ["TransactWriteItems[Update,Update,Update]", "UpdateItem"], "{password:?}");
+}
+
+#[tokio::test]
+async fn the_registry_costs_nothing_while_cached_and_one_query_when_not() {
+    let (mut app, rec) = app().await;
+    let plain = || update(json!({"token": "demo-employee-token", "id": 100, "phone": "2"}));
+    assert!(!calls(&app, &rec, plain()).await.iter().any(|c| c.starts_with("Query")));
+    app.deps.registry = RegistryCache::new(Duration::ZERO);
+    let cold = calls(&app, &rec, plain()).await;
+    assert_eq!(cold.iter().filter(|c| c.starts_with("Query")).count(), 1, "{cold:?}");
+}
+
+#[tokio::test]
+async fn a_revoked_session_or_role_is_seen_on_the_next_request() {
+    // Fewer calls must never come from caching who the caller is.
+    let (app, rec) = app().await;
+    let own = || update(json!({"token": "demo-client-token", "id": 100, "phone": "3"}));
+    calls(&app, &rec, own()).await;
+    let r = Reply::from_response(
+        clients_update::handle(
+            &app.deps,
+            update(json!({"token": "demo-employee-token", "id": 100, "password": "set by the employee"})),
+        )
+        .await,
+    );
+    assert_eq!(r.status(), "action-successful");
+    let r = Reply::from_response(clients_update::handle(&app.deps, own()).await);
+    assert_eq!(r.status(), "invalid-token");
+}
