@@ -1,5 +1,5 @@
-//! The repository stands alone: every file a clone holds is read, and the test fails naming
-//! `file:line` for
+//! The repository stands alone: every file a clone holds (but this one) is read, and the test
+//! fails naming `file:line` for
 //!
 //! - a mention of the original specification files (the upper-case words of their names, with or
 //!   without `.md`) or a section sign, which pointed at documents outside the repository;
@@ -8,9 +8,9 @@
 //! - a `docs/<page>.md` that does not exist, or a `docs/<page>.md#<anchor>` whose anchor is not a
 //!   heading of that page, by GitHub's rules (lowercase, spaces to `-`, other punctuation dropped);
 //! - in a Markdown file (the README, `docs/`), a relative link `[text](target)` to nothing in the
-//!   repository, or to a heading its page lacks (`(#anchor)`, `(page.md#anchor)`), and a path
-//!   under one of the repository's top-level folders (`shared/src/routes.rs`,
-//!   `events/clients-update.action-successful.json`) naming a file that does not exist;
+//!   repository, or to a heading its page lacks (`(#anchor)`, `(page.md#anchor)`), and a file
+//!   path (`.rs`, `.md`, `.py`, `.sh`, `.mjs`, `.toml`, `.yaml`, `.json`) under one of the
+//!   repository's top-level folders, e.g. `events/<name>.json`, naming no file;
 //! - a "stage N" outside the numbered stages of `docs/api.md#stages`.
 //!
 //! The files are those `git ls-files` lists (tracked, plus new files not ignored); without git,
