@@ -421,7 +421,7 @@ def release_dir():
 
 
 def over_budget(function, median, size):
-    """The budgets of the README's Performance section this function misses, as text."""
+    """The budgets of docs/performance.md#figures-and-budgets this function misses, as text."""
     checks = [
         (median("own_init") <= 8, f"its own init (before connecting) {median('own_init'):.1f} ms > 8 ms"),
         (median("rss") <= 12, f"peak RSS {median('rss'):.1f} MiB > 12 MiB"),

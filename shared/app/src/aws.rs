@@ -91,8 +91,9 @@ pub async fn sdk_config(settings: &Settings, endpoint: Option<&str>, limits: Sdk
 /// The SDK's HTTPS client without its start-up check. That check (`validate_base_client_config`)
 /// builds a connector and throws it away, meant to load the platform's certificates early; with
 /// our CA bundle it decodes all 219 KB of PEM again for nothing: 43 % of the instructions of
-/// init before the first connection (README, Performance). The connector the first call builds
-/// is the one kept, and that call is made during init by [`Deps::prewarm`] anyway.
+/// init before the first connection (docs/performance.md#where-init-and-latency-go). The
+/// connector the first call builds is the one kept, and that call is made during init by
+/// [`Deps::prewarm`] anyway.
 #[derive(Debug)]
 struct NoThrowawayConnector(SharedHttpClient);
 

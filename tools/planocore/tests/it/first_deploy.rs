@@ -2,7 +2,7 @@
 //! CloudFormation's SAM transform makes of `template.yaml` (samtranslator, offline: see
 //! `sam_template/transformed.rs`), not on the YAML: preflights through the `$default` route, a
 //! new version for every parameter that reaches a function, the table's fixed name, the alarms'
-//! topic and what they count, the deploy commands of the README, and the smaller points.
+//! topic and what they count, the deploy commands of `docs/operations.md`, and the smaller points.
 
 use std::collections::BTreeMap;
 
@@ -154,9 +154,8 @@ fn the_table_has_a_stack_scoped_name_so_it_is_never_replaced() {
     let table = &t["Resources"]["Table"];
     assert_eq!(table["Properties"]["TableName"], json!({"Ref": "AWS::StackName"}), "{table}");
     assert_eq!((&table["DeletionPolicy"], &table["UpdateReplacePolicy"]), (&json!("Retain"), &json!("Retain")));
-    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
-    let deploy = readme_section(&readme, "## Deploy (AWS SAM)");
-    assert!(deploy.contains("TableName") && deploy.contains("replace"), "the README says what a replacement does");
+    let deploy = deploy_section();
+    assert!(deploy.contains("TableName") && deploy.contains("replace"), "{OPERATIONS} says what a replacement does");
 }
 
 // ---------------------------------------------------------------- 4. alarms
@@ -273,10 +272,16 @@ fn the_alarms_that_gate_rollbacks_watch_the_new_version() {
 
 // ---------------------------------------------------------------- 5. the deploy commands
 
-fn readme_section<'a>(readme: &'a str, heading: &str) -> &'a str {
-    let start = readme.find(heading).unwrap_or_else(|| panic!("README: no {heading}"));
-    let rest = &readme[start + heading.len()..];
-    &rest[..rest.find("\n## ").unwrap_or(rest.len())]
+/// The page that says how to deploy.
+const OPERATIONS: &str = "docs/operations.md";
+
+/// Its "## Deploy" section, subsections included.
+fn deploy_section() -> String {
+    const HEADING: &str = "\n## Deploy\n";
+    let page = std::fs::read_to_string(repo_root().join(OPERATIONS)).unwrap();
+    let start = page.find(HEADING).unwrap_or_else(|| panic!("{OPERATIONS}: no {HEADING:?}"));
+    let rest = &page[start + HEADING.len()..];
+    rest[..rest.find("\n## ").unwrap_or(rest.len())].to_string()
 }
 
 /// `samconfig.toml` as `[env.command.parameters]` tables of key = "value" (the only form it uses).
@@ -305,14 +310,13 @@ fn architecture(config: &BTreeMap<String, BTreeMap<String, String>>, env: &str, 
     overrides.split_whitespace().find_map(|o| o.strip_prefix("Architecture=")).map(str::to_string).unwrap_or(default)
 }
 
-/// Each `sam build` of the README's deploy section is followed by a `sam deploy` of the same
-/// samconfig environment, and that environment deploys the architecture it built; no command
-/// is `--guided` (its prompts' answers are in the README) and every environment can deploy
-/// without prompts for parameters.
+/// Each `sam build` of the deploy section of `docs/operations.md` is followed by a `sam deploy`
+/// of the same samconfig environment, and that environment deploys the architecture it built; no
+/// command is `--guided` (its prompts' answers are in that section) and every environment can
+/// deploy without prompts for parameters.
 #[test]
-fn the_readmes_deploy_commands_deploy_what_they_built() {
-    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
-    let section = readme_section(&readme, "## Deploy (AWS SAM)");
+fn the_documented_deploy_commands_deploy_what_they_built() {
+    let section = deploy_section();
     let config = samconfig();
     // Commands in code blocks and in `inline code`, one per line or joined with `&&`.
     let commands: Vec<&str> = section
@@ -340,7 +344,7 @@ fn the_readmes_deploy_commands_deploy_what_they_built() {
         }
     }
     for prompt in ["--guided", "has no authentication", "Architecture"] {
-        assert!(section.contains(prompt), "the README says how to answer `sam deploy --guided` ({prompt})");
+        assert!(section.contains(prompt), "{OPERATIONS} says how to answer `sam deploy --guided` ({prompt})");
     }
 }
 
