@@ -64,3 +64,53 @@ fn each_layer_depends_only_on_what_it_may() {
         assert!(wrong.is_empty(), "{krate}/Cargo.toml depends on {wrong:?}, which its layer must not");
     }
 }
+
+/// Every `.rs` file under `dir`, with its text.
+fn sources(dir: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![repo_root().join(dir)];
+    while let Some(path) = stack.pop() {
+        for entry in std::fs::read_dir(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())) {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).expect("a source file");
+                out.push((path.strip_prefix(repo_root()).unwrap_or(&path).display().to_string(), text));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_domain_does_no_io() {
+    let io = ["std::fs", "std::net", "std::env", "std::process", "tokio", "File::", "TcpStream"];
+    for (file, text) in sources("shared/domain/src") {
+        for (n, line) in text.lines().enumerate() {
+            if let Some(word) = io.iter().find(|w| line.contains(*w) && !line.trim_start().starts_with("//")) {
+                panic!("{file}:{}: `{word}` in the domain, which does no IO: {line}", n + 1);
+            }
+        }
+    }
+}
+
+#[test]
+fn only_the_composition_root_reads_the_environment() {
+    let readers = ["Settings::from_env", "std::env::var", "env::var("];
+    for dir in ["shared/domain/src", "shared/store/src", "shared/app/src", "functions", "tools/planocore/src"] {
+        for (file, text) in sources(dir) {
+            if file.ends_with("shared/app/src/config.rs")
+                || file.ends_with("shared/app/src/settings.rs")
+                || file.contains("/tests/")
+            {
+                continue;
+            }
+            for (n, line) in text.lines().enumerate() {
+                if let Some(word) = readers.iter().find(|w| line.contains(*w) && !line.trim_start().starts_with("//")) {
+                    panic!("{file}:{}: `{word}`: only app::config::settings reads the environment: {line}", n + 1);
+                }
+            }
+        }
+    }
+}
