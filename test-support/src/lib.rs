@@ -27,7 +27,7 @@ pub use app::{demo_fixture_text, repo_root, TestApp, NOW, RACING_CLIENT_FIELDS};
 pub use call_fault::{CallFault, FaultPoint};
 pub use catcher::{CaughtRequest, RequestCatcher};
 pub use commit_hold::CommitHold;
-pub use events::{check_events, event, events_with_prefix};
+pub use events::{check_events, event, events_with_prefix, replays, PREFLIGHT};
 pub use faulty::FaultyStore;
 pub use http::{http, HttpReply, ServeProcess};
 pub use logs::LogCapture;

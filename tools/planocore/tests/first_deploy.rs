@@ -14,8 +14,6 @@ use serde_json::{json, Value as Json};
 use shared::Status;
 use test_support::{repo_root, request, Reply};
 
-const API_FUNCTIONS: [&str; 3] = ["ClientsUpdateFunction", "EntitiesCreateFunction", "RouteFallbackFunction"];
-
 // ---------------------------------------------------------------- 1. browser calls
 
 /// A preflight as a browser sends it before a cross-origin PUT.
@@ -217,7 +215,7 @@ fn query_text(expression: &Json) -> String {
 #[test]
 fn the_alarms_that_gate_rollbacks_watch_the_new_version() {
     let t = cloudformation();
-    for f in API_FUNCTIONS {
+    for f in sam_template::functions().iter().map(|f| &f.logical_id) {
         let group = &t["Resources"][format!("{f}DeploymentGroup").as_str()];
         let gates: Vec<&str> = group["Properties"]["AlarmConfiguration"]["Alarms"]
             .as_array()
