@@ -2,6 +2,7 @@
 //! every crate takes it as a dev-dependency (`shared`'s integration tests too; cargo allows that
 //! cycle through dev-dependencies). The binaries in `src/bin` exist for this crate's own tests.
 
+mod anchors;
 mod app;
 mod call_fault;
 mod catcher;
@@ -23,6 +24,7 @@ mod tables;
 mod tls;
 pub mod wait;
 
+pub use anchors::{line_of, rust_line_of};
 pub use app::{demo_fixture_text, repo_root, TestApp, NOW, RACING_CLIENT_FIELDS};
 pub use call_fault::{CallFault, FaultPoint};
 pub use catcher::{CaughtRequest, RequestCatcher};

@@ -391,6 +391,38 @@ fn functions_are_the_cargo_binaries_on_the_routes_they_handle() {
     assert_eq!(str_list(&arch["AllowedValues"]), ["arm64", "x86_64"]);
 }
 
+/// The scripts that run every function (scripts/sam-local, scripts/check-artifacts,
+/// scripts/lambda_perf.py) take the list from scripts/lib/template_functions.py, which reads
+/// template.yaml without a YAML library: it reads the template's functions, in its order.
+#[test]
+fn the_scripts_read_the_templates_functions() {
+    let t = template();
+    let resources = t["Resources"].as_mapping().unwrap();
+    let listed = |api_only: bool| -> Vec<String> {
+        resources
+            .iter()
+            .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Serverless::Function"))
+            .filter(|(_, r)| {
+                let events = r["Properties"]["Events"].as_mapping().into_iter().flat_map(|m| m.values());
+                !api_only || events.into_iter().any(|e| e["Type"].as_str() == Some("HttpApi"))
+            })
+            .map(|(id, r)| {
+                format!("{}:{}", id.as_str().unwrap(), r["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap())
+            })
+            .collect()
+    };
+    for (args, api_only) in [(&[][..], false), (&["--api"][..], true)] {
+        let out = Command::new("python3")
+            .arg(repo_root().join("scripts/lib/template_functions.py"))
+            .args(args)
+            .output()
+            .expect("python3 runs");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let read: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect();
+        assert_eq!(read, listed(api_only), "scripts/lib/template_functions.py {args:?}");
+    }
+}
+
 #[test]
 fn the_api_answers_preflights_and_throttles_every_route() {
     let t = template();
@@ -407,39 +439,6 @@ fn the_api_answers_preflights_and_throttles_every_route() {
     assert_eq!(target(&t["Outputs"]["TableName"]["Value"]), "Table");
     assert!(intrinsic(&t["Outputs"]["ApiUrl"]["Value"])
         .is_some_and(|(f, v)| f == "Sub" && v.as_str().unwrap().contains("${HttpApi}")));
-}
-
-/// `cargo lambda watch` routes as the deployed API does: its router in the workspace's
-/// Cargo.toml (`[workspace.metadata.lambda.watch.router]`, read back through `cargo metadata`)
-/// sends each route's method and path to that route's function and every other method on those
-/// paths, and any other path, to the fallback.
-#[test]
-fn cargo_lambda_watch_routes_as_the_template_does() {
-    let out = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
-        .current_dir(repo_root())
-        .output()
-        .expect("cargo metadata runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let metadata: Json = serde_json::from_slice(&out.stdout).unwrap();
-    let lambda = &metadata["metadata"]["lambda"];
-    let router = lambda["watch"]["router"].as_object().expect("[workspace.metadata.lambda.watch.router]");
-    let fallback = FALLBACK;
-    for f in functions().iter().filter(|f| f.route.is_some()) {
-        let route = f.route.unwrap();
-        let entries = router[route.path()].as_array().unwrap_or_else(|| panic!("no router entry for {}", route.path()));
-        let by_method: std::collections::BTreeMap<&str, &str> =
-            entries.iter().map(|e| (e["method"].as_str().unwrap(), e["function"].as_str().unwrap())).collect();
-        for method in ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] {
-            let expected = if method == route.method().as_str() { f.binary.as_str() } else { fallback };
-            assert_eq!(by_method.get(method).copied(), Some(expected), "{method} {}", route.path());
-        }
-    }
-    assert_eq!(router["/"].as_str(), Some(fallback));
-    assert_eq!(router["/{*path}"].as_str(), Some(fallback), "any other path");
-    assert_eq!(router.len(), RouteId::ALL.len() + 2);
-    assert_eq!(lambda["env"]["TABLE_NAME"].as_str(), Some("planocore"));
-    assert!(lambda["env"]["DYNAMODB_ENDPOINT"].as_str().is_some_and(|e| e.starts_with("http://127.0.0.1:")));
 }
 
 /// `planocore serve` answers a browser as the deployed API does: its preflight and its answers
