@@ -154,14 +154,19 @@ fn cargo_lambda_watch_routes_as_the_template_does() {
     let here = line_of("Cargo.toml", "[workspace.metadata.lambda.watch.router]");
     for route in RouteId::ALL {
         let f = route_function(route);
-        let entries = router[route.path()].as_array().unwrap_or_else(|| {
+        let entries = router.get(route.path()).and_then(Json::as_array).unwrap_or_else(|| {
             panic!("{here}: add \"{}\" (its method to {}, every other to {fallback})", route.path(), f.binary)
         });
-        let by_method: std::collections::BTreeMap<&str, &str> =
+        let by_method: BTreeMap<&str, &str> =
             entries.iter().map(|e| (e["method"].as_str().unwrap(), e["function"].as_str().unwrap())).collect();
         for method in ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] {
             let expected = if method == route.method().as_str() { f.binary.as_str() } else { fallback };
-            assert_eq!(by_method.get(method).copied(), Some(expected), "{here}: {method} {}", route.path());
+            assert_eq!(
+                by_method.get(method).copied(),
+                Some(expected),
+                "{here}: {method} {} goes to {expected}",
+                route.path()
+            );
         }
     }
     assert_eq!(router["/"].as_str(), Some(fallback));

@@ -274,16 +274,20 @@ async fn each_function_may_do_exactly_what_it_does() {
         };
         let used = needed_by(&calls);
         let granted = transformed::role_allowed(t, id);
+        let here = policies_line(id);
+        let exercise = match route {
+            Some(_) => format!("events/{binary}.*.json via scripts/make-events.py, or catalogue_cases in tools/planocore/tests/template.rs"),
+            None => "its run in tools/planocore/tests/template.rs".to_string(),
+        };
         for (action, resource) in used.difference(&granted) {
             problems.push(format!(
-                "{id}: {action} on {resource} is used but not granted: add it to {id}'s Policies in template.yaml"
+                "{id}: {action} on {resource} is used but not granted: {here}: add it to {id}'s Policies"
             ));
         }
         for (action, resource) in granted.difference(&used) {
             problems.push(format!(
-                "{id}: {action} on {resource} is granted but never used: remove it from {id}'s Policies in \
-                 template.yaml, or add the request that needs it (events/{binary}.*.json via \
-                 scripts/make-events.py, or catalogue_cases in tools/planocore/tests/template.rs)"
+                "{id}: {action} on {resource} is granted but never used: {here}: remove it from {id}'s Policies, \
+                 or add the request that needs it ({exercise})"
             ));
         }
         if problems.iter().any(|p| p.starts_with(&format!("{id}:"))) {
@@ -292,6 +296,19 @@ async fn each_function_may_do_exactly_what_it_does() {
         }
     }
     assert!(problems.is_empty(), "IAM policies against the recorded calls:\n{}", problems.join("\n"));
+}
+
+/// `template.yaml:N` of the function's `Policies:` (of the function itself when it has none).
+fn policies_line(function: &str) -> String {
+    let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.iter().position(|l| *l == format!("  {function}:")).expect("the function in template.yaml");
+    let end = lines[start + 1..]
+        .iter()
+        .position(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .map_or(lines.len(), |n| start + 1 + n);
+    let policies = lines[start..end].iter().position(|l| l.trim() == "Policies:").map_or(start, |n| start + n);
+    format!("template.yaml:{}", policies + 1)
 }
 
 /// The registry sync writes only in the registry's partition, and sends no email.
