@@ -75,11 +75,8 @@ pub const FALLBACK: &str = "route-fallback";
 /// The function that serves `route`, named from the catalogue: `clients.update` is the binary
 /// `clients-update` (crate `functions/clients-update`) and `ClientsUpdateFunction` in the template.
 pub fn route_function(route: RouteId) -> FunctionSpec {
-    FunctionSpec {
-        logical_id: logical_id(&route.name().replace('.', "-")),
-        binary: route.name().replace('.', "-"),
-        route: Some(route),
-    }
+    let binary = route.name().replace('.', "-");
+    FunctionSpec { logical_id: logical_id(&binary), binary, route: Some(route) }
 }
 
 /// `clients-update` is `ClientsUpdateFunction`.
@@ -103,17 +100,8 @@ pub fn function_prop<'a>(t: &'a Yaml, logical_id: &str, key: &str) -> &'a Yaml {
     }
 }
 
-/// Every (action, resource) pair the function's policy statements allow, resources as
-/// logical ids (`Table`, `Table/index/GSI1`, `MandrillSecret`).
-pub fn allowed(t: &Yaml, logical_id: &str) -> BTreeSet<(String, String)> {
-    let policies = &t["Resources"][logical_id]["Properties"]["Policies"];
-    let statements = policies.as_sequence().map(Vec::as_slice).unwrap_or_default().iter().map(|policy| {
-        policy["Statement"].as_sequence().unwrap_or_else(|| panic!("{logical_id}: inline statements only")).as_slice()
-    });
-    allowed_by(logical_id, statements.flatten())
-}
-
-/// The (action, resource) pairs `statements` allow, for `who` (named in a failure).
+/// The (action, resource) pairs IAM `statements` allow, resources as logical ids (`Table`,
+/// `Table/index/GSI1`, `MandrillSecret`), for `who` (named in a failure).
 pub fn allowed_by<'a>(who: &str, statements: impl Iterator<Item = &'a Yaml>) -> BTreeSet<(String, String)> {
     let mut pairs = BTreeSet::new();
     for st in statements {
@@ -154,12 +142,8 @@ pub fn leading_keys(t: &Yaml, logical_id: &str) -> Vec<Option<Vec<String>>> {
     statements.map(leading_keys_of).collect()
 }
 
-pub fn dynamodb_allowed(t: &Yaml, logical_id: &str) -> BTreeSet<(String, String)> {
-    allowed(t, logical_id).into_iter().filter(|(a, _)| a.starts_with("dynamodb:")).collect()
-}
-
-/// The IAM actions (and resources) a recorded DynamoDB or Secrets Manager call needs. A transaction needs the
-/// action of each of its items; a `Query` of an index needs the index's ARN.
+/// The IAM actions (and resources) a recorded DynamoDB or Secrets Manager call needs. A
+/// transaction needs the action of each of its items; a `Query` of an index needs the index's ARN.
 pub fn needed(call: &str) -> Vec<(String, String)> {
     const TABLE: &str = "Table";
     let one = |action: &str, resource: &str| (format!("dynamodb:{action}"), resource.to_string());
