@@ -8,16 +8,19 @@ cd "$(dirname "$0")/.."
 seconds=${1:-600}
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 mkdir -p fuzz/corpus/request
-# Seed the corpus with the bodies of the API Gateway events (the first byte picks the route).
+# Seed the corpus with the bodies of the API Gateway events. The first byte picks the route: i
+# is the i-th route by path (the fuzz target sorts the catalogue's the same way), one past the
+# last a path of none.
 python3 - <<'PY'
 import base64, json, pathlib
 corpus = pathlib.Path("fuzz/corpus/request")
-for i, f in enumerate(sorted(pathlib.Path("events").glob("*.json"))):
-    ev = json.loads(f.read_text())
+events = [json.loads(f.read_text()) for f in sorted(pathlib.Path("events").glob("*.json"))]
+routes = sorted({ev["rawPath"] for ev in events if ev["routeKey"] != "$default"})
+for i, ev in enumerate(events):
     body = ev.get("body", "").encode()
     if ev.get("isBase64Encoded"):
         body = base64.b64decode(body)
-    route = 0 if "clients-update" in f.name else 5   # PUT clients/update, POST entities/create
+    route = routes.index(ev["rawPath"]) if ev["routeKey"] != "$default" else len(routes)
     (corpus / f"event-{i}").write_bytes(bytes([route]) + body)
 PY
 # cargo-fuzz needs nightly-only flags; RUSTC_BOOTSTRAP lets this stable toolchain accept them.

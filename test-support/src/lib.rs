@@ -2,6 +2,7 @@
 //! every crate takes it as a dev-dependency (`app`'s integration tests too; cargo allows that
 //! cycle through dev-dependencies). The binaries in `src/bin` exist for this crate's own tests.
 
+mod anchors;
 mod call_fault;
 mod catcher;
 pub mod clock;
@@ -26,10 +27,11 @@ mod test_app;
 mod tls;
 pub mod wait;
 
+pub use anchors::{line_of, rust_line_of};
 pub use call_fault::{CallFault, FaultPoint};
 pub use catcher::{CaughtRequest, RequestCatcher};
 pub use commit_hold::CommitHold;
-pub use events::{check_events, event, events_with_prefix};
+pub use events::{check_events, event, events_with_prefix, replays, PREFLIGHT};
 pub use faulty::FaultyStore;
 pub use http::{http, HttpReply, ServeProcess};
 pub use logs::LogCapture;

@@ -1,8 +1,9 @@
-//! A DynamoDB SDK interceptor that records the calls a store makes (IAM needs each one).
+//! An SDK interceptor that records the calls a client makes (IAM needs each one): the store's
+//! DynamoDB client, or a Secrets Manager client.
 
 use std::sync::Arc;
 
-/// An SDK interceptor that notes each DynamoDB call: its operation name, for
+/// An SDK interceptor that notes each call: its operation name, for
 /// `TransactWriteItems` the kinds of its items, e.g. `TransactWriteItems[ConditionCheck,Put]`,
 /// and for a `Query` of an index the index, e.g. `Query@GSI1` (IAM grants indexes apart).
 #[derive(Debug, Default, Clone)]

@@ -83,9 +83,16 @@ pub struct FunctionIdentity {
     pub version: Option<String>,
 }
 
-/// The project's crates: a bare level in `RUST_LOG` is theirs.
-const OWN_CRATES: [&str; 8] =
-    ["domain", "store", "app", "clients_update", "entities_create", "route_fallback", "registry_sync", "planocore"];
+/// The project's crates other than the routes' functions (each crate named after its route,
+/// `clients.update` is `clients_update`): a bare level in `RUST_LOG` is theirs. A test
+/// (tools/planocore/tests/it/catalogue.rs) holds this against every crate a binary links.
+const OWN_CRATES: [&str; 6] = ["domain", "store", "app", "route_fallback", "registry_sync", "planocore"];
+
+/// Every crate of the project: the ones above and each route's function.
+fn own_crates() -> impl Iterator<Item = String> {
+    let functions = domain::routes::RouteId::ALL.into_iter().map(|route| route.name().replace('.', "_"));
+    OWN_CRATES.into_iter().map(String::from).chain(functions)
+}
 
 /// `RUST_LOG` read as a bare level for the project's own crates (default `info`), with
 /// `target=level` directives for any other; every other crate logs at `warn` or above, since
@@ -134,7 +141,7 @@ impl LogFilter {
     /// most (and never above the own crates' level).
     pub fn targets(&self) -> Targets {
         let mut targets = Targets::new().with_default(self.level.min(LevelFilter::WARN));
-        for own in OWN_CRATES {
+        for own in own_crates() {
             targets = targets.with_target(own, self.level);
         }
         for (target, level) in &self.named {

@@ -9,8 +9,16 @@ use lambda_http::{Body, Request, Response};
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     match RouteId::identify(req.method(), req.uri().path()) {
-        Some(RouteId::ClientsUpdate) => clients_update::handle(deps, req).await,
-        Some(RouteId::EntitiesCreate) => entities_create::handle(deps, req).await,
+        Some(route) => handle_route(deps, route, req).await,
         None => route_fallback::handle(&req),
+    }
+}
+
+/// `req` through the handler of `route`'s Lambda function, whatever its method and path (as
+/// the function answers an event API Gateway sends it).
+pub async fn handle_route(deps: &Deps, route: RouteId, req: Request) -> Response<Body> {
+    match route {
+        RouteId::ClientsUpdate => clients_update::handle(deps, req).await,
+        RouteId::EntitiesCreate => entities_create::handle(deps, req).await,
     }
 }

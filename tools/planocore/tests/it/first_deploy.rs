@@ -12,8 +12,6 @@ use lambda_http::http::Method;
 use serde_json::{json, Value as Json};
 use test_support::{repo_root, request, Reply};
 
-const API_FUNCTIONS: [&str; 3] = ["ClientsUpdateFunction", "EntitiesCreateFunction", "RouteFallbackFunction"];
-
 // ---------------------------------------------------------------- 1. browser calls
 
 /// A preflight as a browser sends it before a cross-origin PUT.
@@ -214,7 +212,7 @@ fn query_text(expression: &Json) -> String {
 #[test]
 fn the_alarms_that_gate_rollbacks_watch_the_new_version() {
     let t = cloudformation();
-    for f in API_FUNCTIONS {
+    for f in crate::sam_template::functions().iter().map(|f| &f.logical_id) {
         let group = &t["Resources"][format!("{f}DeploymentGroup").as_str()];
         let gates: Vec<&str> = group["Properties"]["AlarmConfiguration"]["Alarms"]
             .as_array()

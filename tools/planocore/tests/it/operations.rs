@@ -16,8 +16,8 @@ use serde_norway::Value as Yaml;
 use test_support::repo_root;
 
 /// Every function of the template: the API's and the deploy's registry sync.
-fn all_functions() -> Vec<&'static str> {
-    FUNCTIONS.iter().map(|f| f.logical_id).chain(["RegistrySyncFunction"]).collect()
+fn all_functions() -> Vec<String> {
+    functions().into_iter().map(|f| f.logical_id).chain(["RegistrySyncFunction".to_string()]).collect()
 }
 
 fn resources_of_type<'a>(t: &'a Yaml, kind: &str) -> Vec<(&'a str, &'a Yaml)> {
@@ -45,7 +45,7 @@ fn every_function_logs_json_at_the_templates_level_and_is_traced() {
     assert_eq!(level["Default"].as_str(), Some("INFO"));
     let namespace = &t["Parameters"]["MetricsNamespace"];
     assert_eq!(namespace["Default"].as_str(), Some(DEFAULT_METRICS_NAMESPACE));
-    for logical_id in all_functions() {
+    for logical_id in &all_functions() {
         let logging = &t["Resources"][logical_id]["Properties"]["LoggingConfig"];
         assert_eq!(logging["LogFormat"].as_str(), Some("JSON"), "{logical_id}");
         assert_eq!(target(&logging["ApplicationLogLevel"]), "LogLevel", "{logical_id}");
@@ -91,13 +91,13 @@ fn the_api_functions_roll_out_through_their_alias_and_their_alarms_roll_them_bac
     let deployment = &t["Parameters"]["DeploymentType"];
     assert_eq!(deployment["Default"].as_str(), Some("Canary10Percent5Minutes"));
     assert!(str_list(&deployment["AllowedValues"]).contains(&"AllAtOnce".to_string()));
-    for f in &FUNCTIONS {
-        let p = &t["Resources"][f.logical_id]["Properties"];
+    for f in &functions() {
+        let p = &t["Resources"][&f.logical_id]["Properties"];
         assert_eq!(p["AutoPublishAlias"].as_str(), Some("live"), "{}: the API integrates with the alias", f.logical_id);
         let preference = &p["DeploymentPreference"];
         assert_eq!(target(&preference["Type"]), "DeploymentType", "{}", f.logical_id);
         let alarms: BTreeSet<String> = preference["Alarms"].as_sequence().unwrap().iter().map(target).collect();
-        let errors = lambda_alarm(&t, "Errors", f.logical_id);
+        let errors = lambda_alarm(&t, "Errors", &f.logical_id);
         assert!(alarms.contains(&errors), "{}: its Errors alarm rolls it back: {alarms:?}", f.logical_id);
         let crash = f.logical_id.replace("Function", "CrashAlarm");
         assert!(alarms.contains(&crash), "{}: so does a crash of its new version: {alarms:?}", f.logical_id);
@@ -127,12 +127,12 @@ fn lambda_alarm(t: &Yaml, metric: &str, logical_id: &str) -> String {
 #[test]
 fn each_function_has_error_and_throttle_alarms_and_each_api_function_a_p99_alarm() {
     let t = template();
-    for logical_id in all_functions() {
+    for logical_id in &all_functions() {
         lambda_alarm(&t, "Errors", logical_id);
         lambda_alarm(&t, "Throttles", logical_id);
     }
-    for f in &FUNCTIONS {
-        let alarm = &t["Resources"][lambda_alarm(&t, "Duration", f.logical_id).as_str()]["Properties"];
+    for f in &functions() {
+        let alarm = &t["Resources"][lambda_alarm(&t, "Duration", &f.logical_id).as_str()]["Properties"];
         assert_eq!(alarm["ExtendedStatistic"].as_str(), Some("p99"), "{}", f.logical_id);
         assert_eq!(target(&alarm["Threshold"]), "DurationP99AlarmMs", "{}", f.logical_id);
     }
@@ -183,7 +183,7 @@ fn the_crash_and_email_alarms_read_the_metrics_the_functions_write() {
     let t = template();
     let alarm = |name: &str| (name.to_string(), query(&t["Resources"][name]));
     let mut alarms = vec![alarm("ApplicationCrashAlarm"), alarm("MandrillEmailFailedAlarm")];
-    alarms.extend(FUNCTIONS.iter().map(|f| alarm(&f.logical_id.replace("Function", "CrashAlarm"))));
+    alarms.extend(functions().iter().map(|f| alarm(&f.logical_id.replace("Function", "CrashAlarm"))));
     for (name, q) in &alarms {
         let function_name = format!("${{{}}}", name.replace("CrashAlarm", "Function"));
         let m = RequestMetrics {

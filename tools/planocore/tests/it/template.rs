@@ -8,12 +8,17 @@ use std::process::Command;
 use std::sync::Arc;
 
 use crate::sam_template::*;
+use app::notify::mandrill::{MandrillConfig, MandrillNotifier};
+use app::notify::secret::{KeySource, SecretKey, KEY_CACHE};
 use domain::routes::RouteId;
 use lambda_http::http::Method;
 use serde_json::{json, Value as Json};
 use serde_norway::Value as Yaml;
 use store::dynamodb::{keys, table_definition, DynamoStore};
-use test_support::{base64, fresh_recorded_table, repo_root, request, CallRecorder, Reply, ServeProcess, TestApp};
+use test_support::{
+    base64, event, events_with_prefix, fresh_recorded_table, replays, repo_root, request, CallRecorder, FakeMandrill,
+    FakeReply, Reply, ServeProcess, TestApp, PREFLIGHT,
+};
 
 // ---------------------------------------------------------------- the table
 
@@ -142,128 +147,174 @@ async fn the_template_table_matches_a_table_created_by_the_code() {
 
 // ---------------------------------------------------------------- IAM against real calls
 
-/// A demo app on a fresh emulator table whose calls `recorder` notes (setup calls dropped).
-async fn recorded_app() -> (TestApp, CallRecorder) {
-    let recorder = CallRecorder::default();
+/// A Mandrill key in a fresh Secrets Manager secret on moto, and a client of moto whose calls
+/// `recorder` notes.
+async fn recorded_secret(recorder: &CallRecorder) -> (String, aws_sdk_secretsmanager::Client) {
+    let endpoint = Some(test_support::emulator::secretsmanager_endpoint());
+    let limits = app::aws::SdkTimeouts::LOCAL_EMULATOR;
+    let sdk = app::aws::sdk_config(&test_support::settings(), endpoint, limits).await;
+    let name = format!("mandrill-{}", uuid::Uuid::new_v4().simple());
+    let setup = aws_sdk_secretsmanager::Client::new(&sdk);
+    let secret = json!({"mandrill_api_key": "iam-key"}).to_string();
+    setup.create_secret().name(&name).secret_string(secret).send().await.expect("secret created on moto");
+    let config = aws_sdk_secretsmanager::config::Builder::from(&sdk).interceptor(recorder.clone()).build();
+    (name, aws_sdk_secretsmanager::Client::from_conf(config))
+}
+
+/// A demo app on a fresh emulator table as the function runs in Lambda: its DynamoDB and
+/// Secrets Manager calls noted by `recorder` (the setup's dropped), its emails sent to
+/// `mandrill` with the key read from a secret.
+async fn recorded_app(recorder: &CallRecorder, mandrill: &FakeMandrill) -> TestApp {
     let store: DynamoStore = fresh_recorded_table(Some(recorder.clone())).await;
-    let app = TestApp::on(Arc::new(store)).await;
+    let mut app = TestApp::on(Arc::new(store)).await;
+    let (secret, client) = recorded_secret(recorder).await;
+    let key = KeySource::Secret(SecretKey::with_client(secret, client, KEY_CACHE));
+    let config = MandrillConfig { api_url: mandrill.url.clone(), ..MandrillConfig::default() };
+    app.deps.notifier = Arc::new(MandrillNotifier::new(config, key));
     recorder.take();
-    (app, recorder)
+    app
 }
 
-async fn update(app: &TestApp, body: Json) -> Reply {
-    let req = request(Method::PUT, RouteId::ClientsUpdate.path(), Some("application/json"), base64(&body));
-    Reply::from_response(clients_update::handle(&app.deps, req).await)
-}
-
-async fn create(app: &TestApp, body: Json) -> Reply {
-    create_keyed(app, body, None).await
-}
-
-/// With an `Idempotency-Key`, whose record adds its own calls.
-async fn update_keyed(app: &TestApp, body: Json, key: &str) -> Reply {
-    let mut req = request(Method::PUT, RouteId::ClientsUpdate.path(), Some("application/json"), base64(&body));
-    req.headers_mut().insert("idempotency-key", key.parse().unwrap());
-    Reply::from_response(clients_update::handle(&app.deps, req).await)
-}
-
-async fn create_keyed(app: &TestApp, body: Json, key: Option<&str>) -> Reply {
-    let mut req = request(Method::POST, RouteId::EntitiesCreate.path(), Some("application/json"), body.to_string());
-    if let Some(key) = key {
-        req.headers_mut().insert("idempotency-key", key.parse().unwrap());
+/// Requests of a route that no `events/` fixture makes and that reach other store calls (the
+/// catalogue's cases): each must answer `action-successful`. A route's fixtures cover the rest.
+fn catalogue_cases(route: RouteId) -> Vec<(&'static str, Json)> {
+    match route {
+        RouteId::ClientsUpdate => vec![
+            (
+                "email change: the transaction with the new email's guard, the old one's delete, an email",
+                json!({"token": "demo-employee-token", "id": 102, "email": "alan.t@example.com"}),
+            ),
+            (
+                "own password change: its check counted and cleared, other sessions revoked, an email",
+                json!({"token": "demo-client-token", "id": 100, "password": "a new long password",
+                       "current_password": "correct horse battery"}),
+            ),
+        ],
+        _ => Vec::new(),
     }
-    Reply::from_response(entities_create::handle(&app.deps, req).await)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn clients_update_may_do_exactly_what_it_does() {
-    let (app, recorder) = recorded_app().await;
-    // Every kind of request that reaches a different store call.
-    let requests = [
-        ("plain field update", json!({"token": "demo-employee-token", "id": 100, "phone": "303-555-0111"})),
-        ("email change", json!({"token": "demo-employee-token", "id": 102, "email": "alan.t@example.com"})),
-        (
-            "own password change: its check counted and cleared, other sessions revoked",
-            json!({"token": "demo-client-token", "id": 100, "password": "a new long password",
-                   "current_password": "correct horse battery"}),
-        ),
-        (
-            "branding view reading the entity",
-            json!({"token": "demo-app-token", "id": 101, "view": "planox_client_read_branding"}),
-        ),
-    ];
+/// Every call the function of `route` makes: each of its `events/<binary>.*.json` on a fresh
+/// app (answering the status its name gives, sent again when it must replay), then again with
+/// an `Idempotency-Key` on a session last used minutes ago (the touch, the key's claim, its
+/// answer or release); then the route's catalogue cases.
+async fn route_calls(route: RouteId) -> Vec<String> {
+    let f = route_function(route);
+    let recorder = CallRecorder::default();
+    let mandrill = FakeMandrill::start(FakeReply::Recipients("sent")).await;
+    let names = events_with_prefix(&format!("{}.", f.binary));
+    assert!(!names.is_empty(), "{}: no events/{}.*.json", f.logical_id, f.binary);
     let mut calls = Vec::new();
-    for (what, body) in requests {
-        let r = update(&app, body).await;
-        assert_eq!(r.status(), "action-successful", "{what}: {}", r.body);
+    for name in &names {
+        let app = recorded_app(&recorder, &mandrill).await;
+        let expected = name.split('.').nth(1).expect("<function>.<status>[.<variant>].json");
+        let answer = planocore::handle_route(&app.deps, route, event(name)).await;
+        if expected == PREFLIGHT {
+            assert_eq!(answer.status().as_u16(), 204, "{name}");
+        } else {
+            let reply = Reply::from_response(answer);
+            assert_eq!(reply.status(), expected, "{name}: {}", reply.body);
+            if replays(&event(name), domain::Status::from_slug(expected).unwrap()) {
+                planocore::handle_route(&app.deps, route, event(name)).await;
+            }
+        }
+        app.clock.advance(time::Duration::minutes(5));
+        let mut keyed = event(name);
+        let key = format!("iam-{name}").parse().unwrap();
+        keyed.headers_mut().entry(app::idempotency::HEADER).or_insert(key);
+        planocore::handle_route(&app.deps, route, keyed).await;
         calls.extend(recorder.take());
     }
-    // A session last used over a minute ago is touched.
-    app.clock.advance(time::Duration::minutes(5));
-    let r = update(&app, json!({"token": "demo-employee-token", "id": 100, "phone": "303-555-0112"})).await;
-    assert_eq!(r.status(), "action-successful", "{}", r.body);
-    let touched = recorder.take();
-    assert!(
-        touched.iter().filter(|c| *c == "UpdateItem").count() >= 2,
-        "the session touch and the update: {touched:?}"
-    );
-    calls.extend(touched);
-    // An Idempotency-Key: claimed and answered, claimed and released (updates).
-    let r =
-        update_keyed(&app, json!({"token": "demo-employee-token", "id": 100, "phone": "303-555-0113"}), "iam-1").await;
-    assert_eq!(r.status(), "action-successful", "{}", r.body);
-    let r = update_keyed(&app, json!({"token": "demo-employee-token", "id": 999}), "iam-2").await;
-    assert_eq!(r.status(), "invalid-param", "{}", r.body);
-    calls.extend(recorder.take());
-
-    for expected in ["DeleteItem", "TransactWriteItems[Update,Put,Delete]", "TransactWriteItems[Update,Update]"] {
-        assert!(calls.iter().any(|c| c == expected), "{expected} was not exercised: {calls:?}");
+    for (what, body) in catalogue_cases(route) {
+        let app = recorded_app(&recorder, &mandrill).await;
+        let body = if route.sensitive() { base64(&body) } else { body.to_string() };
+        let req = request(route.method(), route.path(), Some("application/json"), body);
+        let reply = Reply::from_response(planocore::handle_route(&app.deps, route, req).await);
+        assert_eq!(reply.status(), "action-successful", "{}: {what}: {}", f.logical_id, reply.body);
+        calls.extend(recorder.take());
     }
-    assert_eq!(dynamodb_allowed(&template(), "ClientsUpdateFunction"), needed_by(&calls), "calls: {calls:?}");
+    calls
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn entities_create_may_do_exactly_what_it_does() {
-    let (app, recorder) = recorded_app().await;
-    let address =
-        json!({"street": "5 Elm St", "city": "Denver", "state": "CO", "country": "US", "postal_code": "80203"});
-    let r = create(
-        &app,
-        json!({"token": "demo-app-token", "integration_id": 7, "entity_slug": "iam-one", "email": "one@iam.example",
-               "name": "One", "address": address, "active": true}),
-    )
-    .await;
-    assert_eq!(r.status(), "action-successful", "{}", r.body);
-    app.clock.advance(time::Duration::minutes(5)); // the employee's session gets touched
-    let r = create(
-        &app,
-        json!({"token": "demo-employee-token", "integration_id": 8, "entity_slug": "iam-two", "email": "two@iam.example",
-               "name": "Two", "address": address, "active": true}),
-    )
-    .await;
-    assert_eq!(r.status(), "action-successful", "{}", r.body);
-    // An Idempotency-Key: claimed and answered, then claimed and released (updates).
-    let three = json!({"token": "demo-app-token", "integration_id": 7, "entity_slug": "iam-three",
-                       "email": "three@iam.example", "name": "Three", "address": address, "active": true});
-    assert_eq!(create_keyed(&app, three.clone(), Some("iam-3")).await.status(), "action-successful");
-    assert_eq!(create_keyed(&app, three, Some("iam-4")).await.status(), "invalid-param");
-    let calls = recorder.take();
-    assert!(calls.iter().any(|c| c == "TransactWriteItems[ConditionCheck,Put,Put,Put]"), "{calls:?}");
-    assert_eq!(dynamodb_allowed(&template(), "EntitiesCreateFunction"), needed_by(&calls), "calls: {calls:?}");
-}
-
-/// The deploy's registry sync: exactly the puts `app::registry::sync` makes, only in the
-/// registry's partition, and nothing else (no secret).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn registry_sync_may_do_exactly_what_the_sync_does() {
+/// The deploy's registry sync on a fresh table, then again with every record there (the
+/// conditional puts fail).
+async fn registry_sync_calls() -> Vec<String> {
     let recorder = CallRecorder::default();
     let store = fresh_recorded_table(Some(recorder.clone())).await;
     recorder.take();
     app::registry::sync(&store, false).await.unwrap();
-    app::registry::sync(&store, false).await.unwrap(); // every record there: conditional puts fail
-    let calls = recorder.take();
+    app::registry::sync(&store, false).await.unwrap();
+    recorder.take()
+}
+
+/// Each function of the transformed template is granted exactly the DynamoDB and Secrets
+/// Manager actions (and resources) its code performs, recorded on DynamoDB Local and moto: a
+/// route's function over its `events/` fixtures and the catalogue's cases, the fallback over its
+/// fixtures (it has no store), the registry sync over a create and an update.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_function_may_do_exactly_what_it_does() {
+    let t = transformed::cloudformation();
+    let mut problems = Vec::new();
+    for (id, function) in transformed::resources(t, "AWS::Lambda::Function") {
+        let binary = function["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap_or_default();
+        let route = RouteId::ALL.into_iter().find(|r| route_function(*r).binary == binary);
+        let calls = match route {
+            Some(route) => route_calls(route).await,
+            None if binary == FALLBACK => {
+                for name in events_with_prefix(&format!("{FALLBACK}.")) {
+                    route_fallback::handle(&event(&name));
+                }
+                Vec::new()
+            }
+            None if binary == "registry-sync" => registry_sync_calls().await,
+            None => panic!(
+                "{id} (binary {binary:?}): no route of shared/domain/src/routes.rs names it; add its run to \
+                 tools/planocore/tests/template.rs (each_function_may_do_exactly_what_it_does)"
+            ),
+        };
+        let used = needed_by(&calls);
+        let granted = transformed::role_allowed(t, id);
+        let here = policies_line(id);
+        let exercise = match route {
+            Some(_) => format!("events/{binary}.*.json via scripts/make-events.py, or catalogue_cases in tools/planocore/tests/template.rs"),
+            None => "its run in tools/planocore/tests/template.rs".to_string(),
+        };
+        for (action, resource) in used.difference(&granted) {
+            problems.push(format!(
+                "{id}: {action} on {resource} is used but not granted: {here}: add it to {id}'s Policies"
+            ));
+        }
+        for (action, resource) in granted.difference(&used) {
+            problems.push(format!(
+                "{id}: {action} on {resource} is granted but never used: {here}: remove it from {id}'s Policies, \
+                 or add the request that needs it ({exercise})"
+            ));
+        }
+        if problems.iter().any(|p| p.starts_with(&format!("{id}:"))) {
+            let distinct: BTreeSet<&String> = calls.iter().collect();
+            problems.push(format!("{id}: its recorded calls: {distinct:?}"));
+        }
+    }
+    assert!(problems.is_empty(), "IAM policies against the recorded calls:\n{}", problems.join("\n"));
+}
+
+/// `template.yaml:N` of the function's `Policies:` (of the function itself when it has none).
+fn policies_line(function: &str) -> String {
+    let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.iter().position(|l| *l == format!("  {function}:")).expect("the function in template.yaml");
+    let end = lines[start + 1..]
+        .iter()
+        .position(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .map_or(lines.len(), |n| start + 1 + n);
+    let policies = lines[start..end].iter().position(|l| l.trim() == "Policies:").map_or(start, |n| start + n);
+    format!("template.yaml:{}", policies + 1)
+}
+
+/// The registry sync writes only in the registry's partition, and sends no email.
+#[test]
+fn registry_sync_writes_only_the_registry_partition() {
     let t = template();
-    assert_eq!(allowed(&t, "RegistrySyncFunction"), needed_by(&calls), "calls: {calls:?}");
     let registry_pk = keys::registry(store::seam::RecordKind::Route, "any")[keys::PK].as_s().unwrap().clone();
     assert_eq!(leading_keys(&t, "RegistrySyncFunction"), [Some(vec![registry_pk])], "the registry's partition only");
     let env = &t["Resources"]["RegistrySyncFunction"]["Properties"]["Environment"]["Variables"];
@@ -272,22 +323,20 @@ async fn registry_sync_may_do_exactly_what_the_sync_does() {
 }
 
 #[test]
-fn each_function_reads_only_its_own_secret_and_the_fallback_nothing() {
+/// The secret's and the table's names reach the route functions (what each may do with them:
+/// `each_function_may_do_exactly_what_it_does`); the fallback gets neither.
+fn each_function_gets_its_table_and_secret_and_the_fallback_nothing() {
     let t = template();
-    for f in &FUNCTIONS {
-        let other: BTreeSet<_> =
-            allowed(&t, f.logical_id).into_iter().filter(|(a, _)| !a.starts_with("dynamodb:")).collect();
-        let env = &function_prop(&t, f.logical_id, "Environment")["Variables"];
-        let own_env = &t["Resources"][f.logical_id]["Properties"]["Environment"]["Variables"];
+    for f in &functions() {
+        let env = &function_prop(&t, &f.logical_id, "Environment")["Variables"];
+        let own_env = &t["Resources"][&f.logical_id]["Properties"]["Environment"]["Variables"];
         if f.route.is_some() {
-            let secret = BTreeSet::from([("secretsmanager:GetSecretValue".to_string(), "MandrillSecret".to_string())]);
-            assert_eq!(other, secret, "{}", f.logical_id);
             assert_eq!(target(&own_env["TABLE_NAME"]), "Table", "{}", f.logical_id);
             assert_eq!(target(&own_env["MANDRILL_SECRET_ID"]), "MandrillSecret", "{}", f.logical_id);
             // Declared for `sam local invoke --env-vars` only; empty means the real DynamoDB.
             assert_eq!(own_env["DYNAMODB_ENDPOINT"].as_str(), Some(""), "{}", f.logical_id);
         } else {
-            assert!(t["Resources"][f.logical_id]["Properties"]["Policies"].is_null(), "the fallback reads no store");
+            assert!(t["Resources"][&f.logical_id]["Properties"]["Policies"].is_null(), "the fallback reads no store");
             assert!(own_env.is_null() && env["TABLE_NAME"].is_null(), "the fallback gets no table");
         }
     }
@@ -302,24 +351,24 @@ fn each_function_reads_only_its_own_secret_and_the_fallback_nothing() {
 fn functions_are_the_cargo_binaries_on_the_routes_they_handle() {
     let t = template();
     let mut binaries = BTreeSet::new();
-    for f in &FUNCTIONS {
-        let res = &t["Resources"][f.logical_id];
+    for f in &functions() {
+        let res = &t["Resources"][&f.logical_id];
         assert_eq!(res["Type"].as_str(), Some("AWS::Serverless::Function"), "{}", f.logical_id);
         assert_eq!(res["Metadata"]["BuildMethod"].as_str(), Some("rust-cargolambda"), "{}", f.logical_id);
-        assert_eq!(res["Metadata"]["BuildProperties"]["Binary"].as_str(), Some(f.binary), "{}", f.logical_id);
+        assert_eq!(res["Metadata"]["BuildProperties"]["Binary"].as_str(), Some(f.binary.as_str()), "{}", f.logical_id);
         let code_uri = res["Properties"]["CodeUri"].as_str().unwrap();
         assert_eq!(code_uri, format!("functions/{}", f.binary));
         let manifest = std::fs::read_to_string(repo_root().join(code_uri).join("Cargo.toml")).unwrap();
         assert!(manifest.contains(&format!("name = \"{}\"", f.binary)), "{code_uri} builds the binary {}", f.binary);
-        assert_eq!(function_prop(&t, f.logical_id, "Runtime").as_str(), Some("provided.al2023"));
-        assert_eq!(function_prop(&t, f.logical_id, "Handler").as_str(), Some("bootstrap"));
-        let arch = function_prop(&t, f.logical_id, "Architectures").as_sequence().expect("Architectures");
+        assert_eq!(function_prop(&t, &f.logical_id, "Runtime").as_str(), Some("provided.al2023"));
+        assert_eq!(function_prop(&t, &f.logical_id, "Handler").as_str(), Some("bootstrap"));
+        let arch = function_prop(&t, &f.logical_id, "Architectures").as_sequence().expect("Architectures");
         assert_eq!(arch.iter().map(target).collect::<Vec<_>>(), ["Architecture"], "{}", f.logical_id);
-        let timeout = function_prop(&t, f.logical_id, "Timeout").as_u64().expect("Timeout");
+        let timeout = function_prop(&t, &f.logical_id, "Timeout").as_u64().expect("Timeout");
         assert!(
             timeout > app::request_id::REQUEST_DEADLINE.as_secs(),
             "{}: the Lambda timeout must leave room for the code's own deadline",
-            f.logical_id
+            &f.logical_id
         );
 
         let events = res["Properties"]["Events"].as_mapping().expect("Events");
@@ -336,13 +385,13 @@ fn functions_are_the_cargo_binaries_on_the_routes_they_handle() {
                     RouteId::identify(&method.parse::<Method>().unwrap(), path),
                     Some(route),
                     "{}",
-                    f.logical_id
+                    &f.logical_id
                 );
             }
             // No method and path: the API's $default route.
             None => assert!(p["Method"].is_null() && p["Path"].is_null(), "{}", f.logical_id),
         }
-        binaries.insert(f.binary.to_string());
+        binaries.insert(f.binary.as_str().to_string());
     }
     // `sam local invoke <Function> -e events/<binary>.*.json`: every API event belongs to one
     // (events/cloudformation/ holds the registry-sync function's CloudFormation requests).
@@ -357,6 +406,38 @@ fn functions_are_the_cargo_binaries_on_the_routes_they_handle() {
     let arch = &t["Parameters"]["Architecture"];
     assert_eq!(arch["Default"].as_str(), Some("arm64"), "arm64 for deployment");
     assert_eq!(str_list(&arch["AllowedValues"]), ["arm64", "x86_64"]);
+}
+
+/// The scripts that run every function (scripts/sam-local, scripts/check-artifacts,
+/// scripts/lambda_perf.py) take the list from scripts/lib/template_functions.py, which reads
+/// template.yaml without a YAML library: it reads the template's functions, in its order.
+#[test]
+fn the_scripts_read_the_templates_functions() {
+    let t = template();
+    let resources = t["Resources"].as_mapping().unwrap();
+    let listed = |api_only: bool| -> Vec<String> {
+        resources
+            .iter()
+            .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Serverless::Function"))
+            .filter(|(_, r)| {
+                let events = r["Properties"]["Events"].as_mapping().into_iter().flat_map(|m| m.values());
+                !api_only || events.into_iter().any(|e| e["Type"].as_str() == Some("HttpApi"))
+            })
+            .map(|(id, r)| {
+                format!("{}:{}", id.as_str().unwrap(), r["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap())
+            })
+            .collect()
+    };
+    for (args, api_only) in [(&[][..], false), (&["--api"][..], true)] {
+        let out = Command::new("python3")
+            .arg(repo_root().join("scripts/lib/template_functions.py"))
+            .args(args)
+            .output()
+            .expect("python3 runs");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let read: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect();
+        assert_eq!(read, listed(api_only), "scripts/lib/template_functions.py {args:?}");
+    }
 }
 
 #[test]
@@ -375,39 +456,6 @@ fn the_api_answers_preflights_and_throttles_every_route() {
     assert_eq!(target(&t["Outputs"]["TableName"]["Value"]), "Table");
     assert!(intrinsic(&t["Outputs"]["ApiUrl"]["Value"])
         .is_some_and(|(f, v)| f == "Sub" && v.as_str().unwrap().contains("${HttpApi}")));
-}
-
-/// `cargo lambda watch` routes as the deployed API does: its router in the workspace's
-/// Cargo.toml (`[workspace.metadata.lambda.watch.router]`, read back through `cargo metadata`)
-/// sends each route's method and path to that route's function and every other method on those
-/// paths, and any other path, to the fallback.
-#[test]
-fn cargo_lambda_watch_routes_as_the_template_does() {
-    let out = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
-        .current_dir(repo_root())
-        .output()
-        .expect("cargo metadata runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let metadata: Json = serde_json::from_slice(&out.stdout).unwrap();
-    let lambda = &metadata["metadata"]["lambda"];
-    let router = lambda["watch"]["router"].as_object().expect("[workspace.metadata.lambda.watch.router]");
-    let fallback = FUNCTIONS.iter().find(|f| f.route.is_none()).unwrap().binary;
-    for f in FUNCTIONS.iter().filter(|f| f.route.is_some()) {
-        let route = f.route.unwrap();
-        let entries = router[route.path()].as_array().unwrap_or_else(|| panic!("no router entry for {}", route.path()));
-        let by_method: std::collections::BTreeMap<&str, &str> =
-            entries.iter().map(|e| (e["method"].as_str().unwrap(), e["function"].as_str().unwrap())).collect();
-        for method in ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] {
-            let expected = if method == route.method().as_str() { f.binary } else { fallback };
-            assert_eq!(by_method.get(method).copied(), Some(expected), "{method} {}", route.path());
-        }
-    }
-    assert_eq!(router["/"].as_str(), Some(fallback));
-    assert_eq!(router["/{*path}"].as_str(), Some(fallback), "any other path");
-    assert_eq!(router.len(), RouteId::ALL.len() + 2);
-    assert_eq!(lambda["env"]["TABLE_NAME"].as_str(), Some("planocore"));
-    assert!(lambda["env"]["DYNAMODB_ENDPOINT"].as_str().is_some_and(|e| e.starts_with("http://127.0.0.1:")));
 }
 
 /// `planocore serve` answers a browser as the deployed API does: its preflight and its answers

@@ -64,20 +64,31 @@ pub fn str_list(v: &Yaml) -> Vec<String> {
 }
 
 pub struct FunctionSpec {
-    pub logical_id: &'static str,
-    pub binary: &'static str,
+    pub logical_id: String,
+    pub binary: String,
     pub route: Option<RouteId>,
 }
 
-pub const FUNCTIONS: [FunctionSpec; 3] = [
-    FunctionSpec { logical_id: "ClientsUpdateFunction", binary: "clients-update", route: Some(RouteId::ClientsUpdate) },
-    FunctionSpec {
-        logical_id: "EntitiesCreateFunction",
-        binary: "entities-create",
-        route: Some(RouteId::EntitiesCreate),
-    },
-    FunctionSpec { logical_id: "RouteFallbackFunction", binary: "route-fallback", route: None },
-];
+/// The fallback's binary: the API's `$default` route.
+pub const FALLBACK: &str = "route-fallback";
+
+/// The function that serves `route`, named from the catalogue: `clients.update` is the binary
+/// `clients-update` (crate `functions/clients-update`) and `ClientsUpdateFunction` in the template.
+pub fn route_function(route: RouteId) -> FunctionSpec {
+    let binary = route.name().replace('.', "-");
+    FunctionSpec { logical_id: logical_id(&binary), binary, route: Some(route) }
+}
+
+/// `clients-update` is `ClientsUpdateFunction`.
+pub fn logical_id(binary: &str) -> String {
+    binary.split('-').map(|w| w[..1].to_uppercase() + &w[1..]).chain(["Function".to_string()]).collect()
+}
+
+/// The API's functions: one per route of the catalogue, then the fallback.
+pub fn functions() -> Vec<FunctionSpec> {
+    let fallback = FunctionSpec { logical_id: logical_id(FALLBACK), binary: FALLBACK.to_string(), route: None };
+    RouteId::ALL.into_iter().map(route_function).chain([fallback]).collect()
+}
 
 /// A function's property, falling back to `Globals.Function` as SAM does.
 pub fn function_prop<'a>(t: &'a Yaml, logical_id: &str, key: &str) -> &'a Yaml {
@@ -89,31 +100,26 @@ pub fn function_prop<'a>(t: &'a Yaml, logical_id: &str, key: &str) -> &'a Yaml {
     }
 }
 
-/// Every (action, resource) pair the function's policy statements allow, resources as
-/// logical ids (`Table`, `Table/index/GSI1`, `MandrillSecret`).
-pub fn allowed(t: &Yaml, logical_id: &str) -> BTreeSet<(String, String)> {
+/// The (action, resource) pairs IAM `statements` allow, resources as logical ids (`Table`,
+/// `Table/index/GSI1`, `MandrillSecret`), for `who` (named in a failure).
+pub fn allowed_by<'a>(who: &str, statements: impl Iterator<Item = &'a Yaml>) -> BTreeSet<(String, String)> {
     let mut pairs = BTreeSet::new();
-    let policies = &t["Resources"][logical_id]["Properties"]["Policies"];
-    for policy in policies.as_sequence().map(Vec::as_slice).unwrap_or_default() {
-        let statements =
-            policy["Statement"].as_sequence().unwrap_or_else(|| panic!("{logical_id}: inline statements only"));
-        for st in statements {
-            assert_eq!(st["Effect"].as_str(), Some("Allow"), "{logical_id}");
-            assert!(st["NotAction"].is_null() && st["NotResource"].is_null(), "{logical_id}: plain statements only");
-            // The one condition allowed narrows the items (`leading_keys`), never widens.
-            assert!(
-                st["Condition"].is_null() || leading_keys_of(st).is_some(),
-                "{logical_id}: a condition other than dynamodb:LeadingKeys"
-            );
-            let resources: Vec<String> = match &st["Resource"] {
-                Yaml::Sequence(items) => items.iter().map(target).collect(),
-                one => vec![target(one)],
-            };
-            for action in str_list(&st["Action"]) {
-                assert!(!action.contains('*'), "{logical_id}: wildcard action {action}");
-                for r in &resources {
-                    pairs.insert((action.clone(), r.clone()));
-                }
+    for st in statements {
+        assert_eq!(st["Effect"].as_str(), Some("Allow"), "{who}");
+        assert!(st["NotAction"].is_null() && st["NotResource"].is_null(), "{who}: plain statements only");
+        // The one condition allowed narrows the items (`leading_keys`), never widens.
+        assert!(
+            st["Condition"].is_null() || leading_keys_of(st).is_some(),
+            "{who}: a condition other than dynamodb:LeadingKeys"
+        );
+        let resources: Vec<String> = match &st["Resource"] {
+            Yaml::Sequence(items) => items.iter().map(target).collect(),
+            one => vec![target(one)],
+        };
+        for action in str_list(&st["Action"]) {
+            assert!(!action.contains('*'), "{who}: wildcard action {action}");
+            for r in &resources {
+                pairs.insert((action.clone(), r.clone()));
             }
         }
     }
@@ -136,12 +142,8 @@ pub fn leading_keys(t: &Yaml, logical_id: &str) -> Vec<Option<Vec<String>>> {
     statements.map(leading_keys_of).collect()
 }
 
-pub fn dynamodb_allowed(t: &Yaml, logical_id: &str) -> BTreeSet<(String, String)> {
-    allowed(t, logical_id).into_iter().filter(|(a, _)| a.starts_with("dynamodb:")).collect()
-}
-
-/// The IAM actions (and resources) a recorded DynamoDB call needs. A transaction needs the
-/// action of each of its items; a `Query` of an index needs the index's ARN.
+/// The IAM actions (and resources) a recorded DynamoDB or Secrets Manager call needs. A
+/// transaction needs the action of each of its items; a `Query` of an index needs the index's ARN.
 pub fn needed(call: &str) -> Vec<(String, String)> {
     const TABLE: &str = "Table";
     let one = |action: &str, resource: &str| (format!("dynamodb:{action}"), resource.to_string());
@@ -160,7 +162,9 @@ pub fn needed(call: &str) -> Vec<(String, String)> {
     match call.split_once('@') {
         Some(("Query", index)) => vec![one("Query", &format!("{TABLE}/index/{index}"))],
         None if ["GetItem", "Query", "UpdateItem", "PutItem", "DeleteItem"].contains(&call) => vec![one(call, TABLE)],
-        _ => panic!("no IAM mapping for the DynamoDB call {call}: add one here and the action to template.yaml"),
+        // The one secret the code reads: the Mandrill key (`MANDRILL_SECRET_ID`).
+        None if call == "GetSecretValue" => vec![("secretsmanager:GetSecretValue".to_string(), "MandrillSecret".to_string())],
+        _ => panic!("no IAM mapping for the call {call}: add one here (tests/sam_template/mod.rs) and the action to template.yaml"),
     }
 }
 

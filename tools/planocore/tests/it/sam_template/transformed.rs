@@ -108,3 +108,26 @@ pub fn resolve(v: &Json, params: &BTreeMap<String, Json>) -> Json {
         other => other.clone(),
     }
 }
+
+/// The (action, resource) pairs the inline policies of `function`'s role allow in the
+/// transformed template `t` (SAM writes a function's `Policies` into its role), and the role's
+/// managed policies, which must grant nothing of DynamoDB or Secrets Manager.
+pub fn role_allowed(t: &Json, function: &str) -> std::collections::BTreeSet<(String, String)> {
+    let role = &t["Resources"][function]["Properties"]["Role"]["Fn::GetAtt"][0];
+    let role = &t["Resources"][role.as_str().unwrap_or_else(|| panic!("{function}: no role of its own"))]["Properties"];
+    for arn in role["ManagedPolicyArns"].as_array().into_iter().flatten() {
+        let arn = arn.as_str().unwrap_or_default();
+        assert!(
+            !arn.contains("DynamoDB") && !arn.contains("SecretsManager"),
+            "{function}: the managed policy {arn} grants what its own statements must say"
+        );
+    }
+    let statements: Vec<serde_norway::Value> = role["Policies"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|p| p["PolicyDocument"]["Statement"].as_array().cloned().unwrap_or_default())
+        .map(|st| serde_norway::to_value(st).expect("a statement as YAML"))
+        .collect();
+    super::allowed_by(function, statements.iter())
+}
