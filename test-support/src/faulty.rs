@@ -113,7 +113,13 @@ impl Store for FaultyStore {
         self.data()?;
         self.inner.release_key(key, claim_id, now).await
     }
-    async fn hand_over_outbox(&self, key: &KeyScope, holder: &str, to: &str, due: OffsetDateTime) -> StoreResult<bool> {
+    async fn hand_over_outbox(
+        &self,
+        key: &KeyScope,
+        holder: &str,
+        to: &str,
+        due: OffsetDateTime,
+    ) -> StoreResult<Option<Vec<domain::email::Email>>> {
         self.data()?;
         self.inner.hand_over_outbox(key, holder, to, due).await
     }
@@ -123,6 +129,10 @@ impl Store for FaultyStore {
             return Err(StoreError::Unavailable("injected fault while settling the outbox".into()));
         }
         self.inner.settle_outbox(key, holder, answer).await
+    }
+    async fn due_outboxes(&self, due_by: OffsetDateTime, limit: usize) -> StoreResult<Vec<DueOutbox>> {
+        self.data()?;
+        self.inner.due_outboxes(due_by, limit).await
     }
     async fn load_fixture(&self, f: &Fixture, mode: store::seed::SeedMode) -> StoreResult<()> {
         self.inner.load_fixture(f, mode).await

@@ -97,11 +97,20 @@ impl Store for StallAfterCommit {
     async fn release_key(&self, key: &KeyScope, claim_id: &str, now: OffsetDateTime) -> StoreResult<()> {
         self.inner.release_key(key, claim_id, now).await
     }
-    async fn hand_over_outbox(&self, key: &KeyScope, holder: &str, to: &str, due: OffsetDateTime) -> StoreResult<bool> {
+    async fn hand_over_outbox(
+        &self,
+        key: &KeyScope,
+        holder: &str,
+        to: &str,
+        due: OffsetDateTime,
+    ) -> StoreResult<Option<Vec<domain::email::Email>>> {
         self.inner.hand_over_outbox(key, holder, to, due).await
     }
     async fn settle_outbox(&self, key: &KeyScope, holder: &str, answer: Option<&StoredAnswer>) -> StoreResult<bool> {
         self.inner.settle_outbox(key, holder, answer).await
+    }
+    async fn due_outboxes(&self, due_by: OffsetDateTime, limit: usize) -> StoreResult<Vec<DueOutbox>> {
+        self.inner.due_outboxes(due_by, limit).await
     }
     async fn load_fixture(&self, f: &Fixture, mode: store::seed::SeedMode) -> StoreResult<()> {
         self.inner.load_fixture(f, mode).await

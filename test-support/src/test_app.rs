@@ -63,6 +63,7 @@ impl TestApp {
             clock: clock.clone(),
             notifier: notifier.clone(),
             registry: RegistryCache::new(std::time::Duration::ZERO),
+            outbox_sweep: Default::default(),
         };
         TestApp { deps, clock, notifier, dynamo: None, memory: None }
     }

@@ -10,6 +10,7 @@ use store::seam::Store;
 use crate::notify;
 
 use crate::notify::Notifier;
+use crate::outbox_schedule::OutboxSweep;
 use crate::registry::RegistryCache;
 use crate::settings::Settings;
 
@@ -19,6 +20,8 @@ pub struct Deps {
     pub clock: Arc<dyn Clock>,
     pub notifier: Arc<dyn Notifier>,
     pub registry: RegistryCache,
+    /// When this container next sweeps the outboxes of requests that died after their commit.
+    pub outbox_sweep: OutboxSweep,
 }
 
 impl Deps {
@@ -29,6 +32,7 @@ impl Deps {
             clock: Arc::new(SystemClock),
             notifier: notify::from_settings(settings),
             registry: RegistryCache::new(settings.registry_cache),
+            outbox_sweep: OutboxSweep::default(),
         }
     }
 

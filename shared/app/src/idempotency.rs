@@ -1,7 +1,8 @@
 //! Stage 10a (docs/api.md#idempotency): the optional `Idempotency-Key` header. A keyed request
 //! claims its key, runs once, and writes its answer and its emails (an outbox) in the same
 //! transaction as its change, or releases the key if it wrote nothing; a retry is answered from
-//! the record without running, and sends the emails of a request that died after its commit.
+//! the record without running, and sends the emails of a request that died after its commit
+//! (as the sweep of `outbox_sweep` does when no retry comes).
 //!
 //! Without the header none of this runs and the store is not called.
 
@@ -38,7 +39,7 @@ pub const RECORD_RESERVE: Duration = Duration::from_secs(1);
 /// How long after its commit a request may still be sending its emails (`NOTIFY_DEADLINE` and a
 /// second for clearing the outbox): a retry that finds them not yet sent waits until then before
 /// it takes them over, which its own deadline leaves room for.
-const OUTBOX_LEASE: time::Duration = time::Duration::seconds(4);
+pub const OUTBOX_LEASE: time::Duration = time::Duration::seconds(4);
 
 /// The header's key: `None` without the header; `invalid-param` unless it is 1 to 255 visible
 /// ASCII characters (sent once).
@@ -263,36 +264,50 @@ impl<'a> KeyedRequest<'a> {
 
     /// A retry that found the emails of a request that committed not yet sent: once the holder's
     /// lease is over, it takes them over and sends them (at least once: docs/api.md#idempotency).
-    /// If they fail, they stay for the next retry.
+    /// If they fail, they stay for the next retry or sweep.
     async fn take_over(&self, outbox: &Outbox) {
         let wait = (outbox.due_at - self.deps.clock.now()).clamp(time::Duration::ZERO, OUTBOX_LEASE);
         tokio::time::sleep(wait.unsigned_abs()).await;
-        let me = new_request_id();
-        let due_at = self.deps.clock.now() + OUTBOX_LEASE;
-        let store = &self.deps.store;
-        let failure = match store.hand_over_outbox(&self.scope, &outbox.holder, &me, due_at).await {
-            Ok(false) => return, // sent meanwhile, or taken by another retry
-            Err(e) => e.to_string(),
-            Ok(true) => match send_all(&*self.deps.notifier, &outbox.emails, self.deadline).await {
-                Err(e) => e.to_string(),
-                Ok(()) => match store.settle_outbox(&self.scope, &me, None).await {
-                    Ok(_) => return,
-                    Err(e) => format!("sent, but the outbox was not cleared: {e}"),
-                },
-            },
-        };
-        tracing::error!(
-            event = "outbox-not-sent",
-            request_id = %self.request_id,
-            emails = outbox.emails.len(),
-            error = %failure,
-            "the emails of a request that died after its commit are left for the next retry"
-        );
+        if let Err(failure) = send_outbox(self.deps, &self.scope, &outbox.holder, self.deadline).await {
+            tracing::error!(
+                event = "outbox-not-sent",
+                request_id = %self.request_id,
+                emails = outbox.emails.len(),
+                error = %failure,
+                "the emails of a request that died after its commit are left for the next retry or sweep"
+            );
+        }
     }
 
     fn crashed(&self, e: &StoreError) -> Envelope {
         tracing::error!(request_id = %self.request_id, error = %e, "store failure on the idempotency key");
         Envelope::new(Outcome::status(Status::ApplicationCrash), self.request_id)
+    }
+}
+
+/// Takes over the outbox `holder` holds under `scope` (a conditional write: of two that try,
+/// one gets it), sends its emails within `deadline` and removes it. `Ok(None)` if `holder` no
+/// longer held it (sent meanwhile, or taken by another); else how many were sent, or why they
+/// were not sent or not cleared: then the outbox is due again once the new holder's lease is
+/// over, as it is if this stops half-way.
+pub(crate) async fn send_outbox(
+    deps: &Deps,
+    scope: &KeyScope,
+    holder: &str,
+    deadline: Instant,
+) -> Result<Option<usize>, String> {
+    let me = new_request_id();
+    let due_at = deps.clock.now() + OUTBOX_LEASE;
+    let store = &deps.store;
+    let emails = match store.hand_over_outbox(scope, holder, &me, due_at).await {
+        Ok(None) => return Ok(None),
+        Ok(Some(emails)) => emails,
+        Err(e) => return Err(e.to_string()),
+    };
+    send_all(&*deps.notifier, &emails, deadline).await.map_err(|e| e.to_string())?;
+    match store.settle_outbox(scope, &me, None).await {
+        Ok(_) => Ok(Some(emails.len())),
+        Err(e) => Err(format!("sent, but the outbox was not cleared: {e}")),
     }
 }
 

@@ -13,6 +13,8 @@ pub mod https;
 pub mod idempotency;
 pub mod logging;
 pub mod notify;
+pub mod outbox_schedule;
+pub mod outbox_sweep;
 pub mod pipeline;
 pub mod registry;
 pub mod request_id;

@@ -27,6 +27,7 @@ use crate::deps::Deps;
 use crate::error::{RouteError, RouteResult};
 use crate::idempotency::{self, HeldKey, KeyedRequest};
 use crate::notify::{send_all, NotifyError};
+use crate::outbox_sweep;
 use crate::request_id::{request_id, REQUEST_DEADLINE};
 use crate::telemetry::{self, log_request, RequestCounts, RequestRecord};
 
@@ -116,7 +117,12 @@ pub async fn handle(deps: &Deps, route: RouteId, handler: RouteFn, req: Request)
     let counts = Arc::new(RequestCounts::default());
     let run = AssertUnwindSafe(run(deps, route, handler, &req, &id, deadline, &mut caller)).catch_unwind();
     let run = telemetry::counting(counts.clone(), run);
-    let envelope = match tokio::time::timeout(REQUEST_DEADLINE, run).await {
+    // The outbox sweep (at most once a minute per container) runs alongside the request, never
+    // in sequence with its calls, and is over by the answer: Lambda may freeze the container
+    // once the answer is sent.
+    let (ran, ()) =
+        tokio::join!(tokio::time::timeout(REQUEST_DEADLINE, run), outbox_sweep::sweep(deps, deadline - FINISH_MARGIN));
+    let envelope = match ran {
         Ok(Ok(envelope)) => envelope,
         Ok(Err(_panic)) => crashed(cut_short(&id, route, "handler panicked"), &id, caller.as_ref()),
         Err(_elapsed) => crashed(cut_short(&id, route, "request deadline passed"), &id, caller.as_ref()),

@@ -6,7 +6,7 @@ use time::{Duration, OffsetDateTime};
 
 use domain::credentials::Caller;
 use domain::email::Email;
-use domain::model::Actor;
+use domain::model::{Actor, ActorKind};
 use domain::routes::RouteId;
 
 use crate::error::{StoreError, StoreResult};
@@ -33,6 +33,16 @@ impl KeyScope {
     /// it may hold `#`).
     pub fn id(&self) -> String {
         format!("{}#{}#{}#{}", self.route.name(), self.caller.kind.name(), self.caller.id, self.key)
+    }
+
+    /// The scope [`KeyScope::id`] names.
+    pub fn from_id(id: &str) -> Option<KeyScope> {
+        let mut parts = id.splitn(4, '#');
+        let route = RouteId::from_name(parts.next()?)?;
+        let kind = parts.next()?;
+        let kind = [ActorKind::User, ActorKind::Application].into_iter().find(|k| k.name() == kind)?;
+        let caller = Actor { kind, id: parts.next()?.parse().ok()? };
+        Some(KeyScope { route, caller, key: parts.next()?.to_string() })
     }
 }
 
@@ -70,6 +80,14 @@ pub struct Outbox {
     /// Until then the holder may still be sending them; after it, a retry takes them over.
     pub due_at: OffsetDateTime,
     pub emails: Vec<Email>,
+}
+
+/// An outbox a sweep may take over (docs/api.md#idempotency): the key it is kept under and who
+/// held it when it fell due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueOutbox {
+    pub scope: KeyScope,
+    pub holder: String,
 }
 
 /// A keyed request's answer, written in the same transaction as its change and conditioned on
@@ -124,6 +142,21 @@ pub fn expired(expires_at: OffsetDateTime, now: OffsetDateTime) -> bool {
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[test]
+    fn a_scope_is_read_back_from_its_id_its_key_holding_any_character() {
+        let scope = KeyScope {
+            route: RouteId::EntitiesCreate,
+            caller: Actor { kind: ActorKind::User, id: 11 },
+            key: "a#b#c".into(),
+        };
+        assert_eq!(KeyScope::from_id(&scope.id()), Some(scope));
+        for bad in
+            ["entities.create#robot#1#k", "nowhere#user#1#k", "entities.create#user#x#k", "entities.create#user#1"]
+        {
+            assert_eq!(KeyScope::from_id(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn a_record_holds_its_key_until_its_instant() {

@@ -13,5 +13,5 @@ pub mod seed;
 // The whole seam at the crate's root, for the stores that wrap another (tests' fault injection).
 pub use attempts::{PasswordAttempt, PASSWORD_ATTEMPTS, PASSWORD_WINDOW};
 pub use error::{BoxError, StoreError, StoreResult};
-pub use idempotency::{Claim, KeyClaim, KeyCommit, KeyRecord, KeyScope, Outbox, StoredAnswer};
+pub use idempotency::{Claim, DueOutbox, KeyClaim, KeyCommit, KeyRecord, KeyScope, Outbox, StoredAnswer};
 pub use seam::*;

@@ -13,6 +13,7 @@ use crate::idempotency::*;
 use crate::idempotency::{claim_lost, expired};
 use crate::seam::*;
 use crate::seed::{self, Record, SeedMode};
+use domain::email::Email;
 use domain::fixture::Fixture;
 use domain::model::*;
 use domain::unique::Guard;
@@ -305,13 +306,13 @@ impl Store for MemoryStore {
         holder: &str,
         to: &str,
         due_at: OffsetDateTime,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Option<Vec<Email>>> {
         let mut state = self.lock();
-        let Some(answer) = state.outbox_of(key, holder) else { return Ok(false) };
-        if let Some(outbox) = &mut answer.outbox {
+        let outbox = state.outbox_of(key, holder).and_then(|answer| answer.outbox.as_mut());
+        Ok(outbox.map(|outbox| {
             (outbox.holder, outbox.due_at) = (to.to_string(), due_at);
-        }
-        Ok(true)
+            outbox.emails.clone()
+        }))
     }
 
     async fn settle_outbox(&self, key: &KeyScope, holder: &str, replaced: Option<&StoredAnswer>) -> StoreResult<bool> {
@@ -322,6 +323,22 @@ impl Store for MemoryStore {
         }
         answer.outbox = None;
         Ok(true)
+    }
+
+    async fn due_outboxes(&self, due_by: OffsetDateTime, limit: usize) -> StoreResult<Vec<DueOutbox>> {
+        let state = self.lock();
+        let mut due: Vec<(OffsetDateTime, DueOutbox)> = state
+            .request_keys
+            .iter()
+            .filter_map(|(scope, (_, record))| match record {
+                KeyRecord::Completed(StoredAnswer { outbox: Some(outbox), .. }) if outbox.due_at <= due_by => {
+                    Some((outbox.due_at, DueOutbox { scope: scope.clone(), holder: outbox.holder.clone() }))
+                }
+                _ => None,
+            })
+            .collect();
+        due.sort_by_key(|(due_at, _)| *due_at);
+        Ok(due.into_iter().take(limit).map(|(_, outbox)| outbox).collect())
     }
 
     async fn load_fixture(&self, fixture: &Fixture, mode: SeedMode) -> StoreResult<()> {

@@ -9,12 +9,13 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use domain::client_fields::ClientField;
+use domain::email::Email;
 use domain::fixture::Fixture;
 use domain::model::{Actor, Address, Application, Client, Entity, RegistryRecord, Session, User};
 
 use crate::attempts::PasswordAttempt;
 use crate::error::{StoreError, StoreResult};
-use crate::idempotency::{Claim, KeyClaim, KeyCommit, KeyScope, StoredAnswer};
+use crate::idempotency::{Claim, DueOutbox, KeyClaim, KeyCommit, KeyScope, StoredAnswer};
 
 /// A partial update of one client, applied atomically.
 #[derive(Debug, Clone)]
@@ -221,18 +222,22 @@ pub trait Store: Send + Sync {
     async fn complete_key(&self, key: &KeyScope, claim_id: &str, answer: &StoredAnswer) -> StoreResult<bool>;
     /// Frees the key from the claim `claim_id` (if it still holds it), as of `now`.
     async fn release_key(&self, key: &KeyScope, claim_id: &str, now: OffsetDateTime) -> StoreResult<()>;
-    /// Gives the outbox held by `holder` to `to`, due at `due_at`; `false` if `holder` no longer
-    /// holds one.
+    /// Gives the outbox held by `holder` to `to`, due at `due_at`: its emails, now `to`'s to
+    /// send; `None` if `holder` no longer holds one.
     async fn hand_over_outbox(
         &self,
         key: &KeyScope,
         holder: &str,
         to: &str,
         due_at: OffsetDateTime,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<Option<Vec<Email>>>;
     /// Removes the outbox held by `holder` (its emails were sent, or their failure answered),
     /// with `answer` the kept answer replaced; `false` if `holder` no longer holds one.
     async fn settle_outbox(&self, key: &KeyScope, holder: &str, answer: Option<&StoredAnswer>) -> StoreResult<bool>;
+    /// Up to `limit` outboxes due at or before `due_by`, the longest due first, for a sweep
+    /// (docs/api.md#idempotency). It may be a moment out of date: each is handed over on its
+    /// holder's condition before it is sent.
+    async fn due_outboxes(&self, due_by: OffsetDateTime, limit: usize) -> StoreResult<Vec<DueOutbox>>;
 
     /// Writes a checked fixture (docs/api.md#fixture-format); loading the same fixture twice is
     /// harmless.

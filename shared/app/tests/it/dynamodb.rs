@@ -451,6 +451,7 @@ async fn deps_behind(app: &TestApp, proxy_url: &str) -> Deps {
         clock: app.clock.clone(),
         notifier: app.notifier.clone(),
         registry: RegistryCache::new(Duration::ZERO),
+        outbox_sweep: Default::default(),
     }
 }
 

@@ -3,18 +3,20 @@
 //! record when it is refused; the release, conditioned on the claim; the answer, conditioned on
 //! the claim, alone or as one item of the route's own transaction; and the outbox's hand-over
 //! and removal, conditioned on its holder. The TTL only tidies: expiry is the `expires_at`
-//! condition.
+//! condition. A record with an outbox is in the GSI's `OUTBOX` partition ([`keys`]) until the
+//! outbox is removed: one `Query` of it finds the outboxes a sweep takes over.
 
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{ReturnValuesOnConditionCheckFailure, Update};
+use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure, Update};
 use time::OffsetDateTime;
 
 use super::item::{corrupt, epoch, instant, n, s, unavailable, ItemExt};
 use super::keys::{self, Key};
 use super::DynamoStore;
 use crate::error::{StoreError, StoreResult};
-use crate::idempotency::{Claim, KeyClaim, KeyRecord, KeyScope, Outbox, StoredAnswer};
+use crate::idempotency::{Claim, DueOutbox, KeyClaim, KeyRecord, KeyScope, Outbox, StoredAnswer};
+use domain::email::Email;
 
 const STATE: &str = "key_state";
 const IN_PROGRESS: &str = "in_progress";
@@ -49,11 +51,12 @@ fn update(
     update
 }
 
-/// Sends an update: `Err` with the item that held the key (when asked for) if its condition
-/// failed. One call site for the key's writes keeps the binaries small.
-async fn send(update: UpdateItemFluentBuilder) -> StoreResult<Result<(), Option<Key>>> {
+/// Sends an update: the item it returns (when asked for), or `Err` with the item that held the
+/// key (when asked for) if its condition failed. One call site for the key's writes keeps the
+/// binaries small.
+async fn send(update: UpdateItemFluentBuilder) -> StoreResult<Result<Option<Key>, Option<Key>>> {
     match update.send().await {
-        Ok(_) => Ok(Ok(())),
+        Ok(written) => Ok(Ok(written.attributes)),
         Err(e) => match e.as_service_error() {
             Some(UpdateItemError::ConditionalCheckFailedException(held)) => Ok(Err(held.item().cloned())),
             _ => Err(unavailable(e)),
@@ -61,7 +64,7 @@ async fn send(update: UpdateItemFluentBuilder) -> StoreResult<Result<(), Option<
     }
 }
 
-const ANSWER_NAMES: [(&str, &str); 8] = [
+const ANSWER_NAMES: [(&str, &str); 10] = [
     ("#state", STATE),
     ("#fingerprint", FINGERPRINT),
     ("#status", STATUS),
@@ -70,6 +73,8 @@ const ANSWER_NAMES: [(&str, &str); 8] = [
     ("#outbox", OUTBOX),
     ("#holder", OUTBOX_HOLDER),
     ("#due", OUTBOX_DUE),
+    ("#gpk", keys::GSI1PK),
+    ("#gsk", keys::GSI1SK),
 ];
 
 pub async fn claim(store: &DynamoStore, scope: &KeyScope, claim: &KeyClaim) -> StoreResult<Claim> {
@@ -77,7 +82,7 @@ pub async fn claim(store: &DynamoStore, scope: &KeyScope, claim: &KeyClaim) -> S
         // Over an expired record: its answer, if any, goes.
         .update_expression(
             "SET #state = :in_progress, #claim = :claim, #expires = :expires, #ttl = :expires \
-             REMOVE #fingerprint, #status, #code, #body, #outbox, #holder, #due",
+             REMOVE #fingerprint, #status, #code, #body, #outbox, #holder, #due, #gpk, #gsk",
         )
         .condition_expression("attribute_not_exists(PK) OR #expires <= :now")
         .expression_attribute_names("#claim", CLAIM)
@@ -87,7 +92,7 @@ pub async fn claim(store: &DynamoStore, scope: &KeyScope, claim: &KeyClaim) -> S
         // A refused claim answers with the record that holds the key: no second read.
         .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
     match send(claimed).await? {
-        Ok(()) => Ok(Claim::Ours),
+        Ok(_) => Ok(Claim::Ours),
         Err(held) => Ok(Claim::Held(record(held.unwrap_or_default())?)),
     }
 }
@@ -150,12 +155,14 @@ pub fn answer_update(
     let mut names = vec![("#expires", EXPIRES_AT), ("#ttl", keys::TTL_ATTRIBUTE)];
     names.extend(&ANSWER_NAMES[..5]);
     if let Some(outbox) = &answer.outbox {
-        sets.push_str(", #outbox = :outbox, #holder = :holder, #due = :due");
+        sets.push_str(", #outbox = :outbox, #holder = :holder, #due = :due, #gpk = :gpk, #gsk = :gsk");
         names.extend(&ANSWER_NAMES[5..]);
         update = update
             .expression_attribute_values(":outbox", s(serde_json::to_string(&outbox.emails).map_err(corrupt)?))
             .expression_attribute_values(":holder", s(&outbox.holder))
-            .expression_attribute_values(":due", n(epoch(outbox.due_at)));
+            .expression_attribute_values(":due", n(epoch(outbox.due_at)))
+            .expression_attribute_values(":gpk", s(keys::OUTBOX_PK))
+            .expression_attribute_values(":gsk", s(keys::outbox_sk(epoch(outbox.due_at), &outbox.holder)));
     }
     for (name, attribute) in names {
         update = update.expression_attribute_names(name, attribute);
@@ -190,7 +197,7 @@ pub async fn release(store: &DynamoStore, scope: &KeyScope, claim_id: &str, now:
     as_claim(released, claim_id).await.map(drop)
 }
 
-/// An update of the key's outbox, conditioned on `holder` holding it.
+/// An update of the key's outbox and its index entry, conditioned on `holder` holding it.
 fn as_holder(store: &DynamoStore, scope: &KeyScope, holder: &str) -> UpdateItemFluentBuilder {
     store
         .client
@@ -200,6 +207,8 @@ fn as_holder(store: &DynamoStore, scope: &KeyScope, holder: &str) -> UpdateItemF
         .condition_expression("attribute_exists(#outbox) AND #holder = :holder")
         .expression_attribute_names("#outbox", OUTBOX)
         .expression_attribute_names("#holder", OUTBOX_HOLDER)
+        .expression_attribute_names("#due", OUTBOX_DUE)
+        .expression_attribute_names("#gsk", keys::GSI1SK)
         .expression_attribute_values(":holder", s(holder))
 }
 
@@ -209,13 +218,18 @@ pub async fn hand_over_outbox(
     holder: &str,
     to: &str,
     due_at: OffsetDateTime,
-) -> StoreResult<bool> {
+) -> StoreResult<Option<Vec<Email>>> {
     let handed = as_holder(store, scope, holder)
-        .update_expression("SET #holder = :to, #due = :due")
-        .expression_attribute_names("#due", OUTBOX_DUE)
+        .update_expression("SET #holder = :to, #due = :due, #gsk = :gsk")
         .expression_attribute_values(":to", s(to))
-        .expression_attribute_values(":due", n(epoch(due_at)));
-    Ok(send(handed).await?.is_ok())
+        .expression_attribute_values(":due", n(epoch(due_at)))
+        .expression_attribute_values(":gsk", s(keys::outbox_sk(epoch(due_at), to)))
+        // The emails come back with the hand-over: no read before it.
+        .return_values(ReturnValue::AllNew);
+    let Ok(item) = send(handed).await? else { return Ok(None) };
+    let emails = item.as_ref().and_then(|item| item.string(OUTBOX));
+    let emails = emails.ok_or_else(|| StoreError::Corrupt("an outbox handed over without its emails".into()))?;
+    serde_json::from_str(emails).map(Some).map_err(corrupt)
 }
 
 pub async fn settle_outbox(
@@ -224,12 +238,14 @@ pub async fn settle_outbox(
     holder: &str,
     replaced: Option<&StoredAnswer>,
 ) -> StoreResult<bool> {
-    let mut settled = as_holder(store, scope, holder).expression_attribute_names("#due", OUTBOX_DUE);
+    let mut settled = as_holder(store, scope, holder).expression_attribute_names("#gpk", keys::GSI1PK);
     settled = match replaced {
-        None => settled.update_expression("REMOVE #outbox, #holder, #due"),
+        None => settled.update_expression("REMOVE #outbox, #holder, #due, #gpk, #gsk"),
         // The failure of the first request's emails, answered: its status and body kept.
         Some(answer) => settled
-            .update_expression("SET #status = :status, #code = :code, #body = :body REMOVE #outbox, #holder, #due")
+            .update_expression(
+                "SET #status = :status, #code = :code, #body = :body REMOVE #outbox, #holder, #due, #gpk, #gsk",
+            )
             .expression_attribute_names("#status", STATUS)
             .expression_attribute_names("#code", HTTP_CODE)
             .expression_attribute_names("#body", BODY)
@@ -238,4 +254,30 @@ pub async fn settle_outbox(
             .expression_attribute_values(":body", s(&answer.body)),
     };
     Ok(send(settled).await?.is_ok())
+}
+
+/// One page of the GSI's `OUTBOX` partition, up to the sort key of `due_by`: the longest due
+/// first. The index holds keys only, which name the scope and the holder.
+pub async fn due_outboxes(store: &DynamoStore, due_by: OffsetDateTime, limit: usize) -> StoreResult<Vec<DueOutbox>> {
+    let page = store
+        .client
+        .query()
+        .table_name(&store.table)
+        .index_name(keys::GSI1)
+        .key_condition_expression("#pk = :pk AND #sk < :due_by")
+        .expression_attribute_names("#pk", keys::GSI1PK)
+        .expression_attribute_names("#sk", keys::GSI1SK)
+        .expression_attribute_values(":pk", s(keys::OUTBOX_PK))
+        .expression_attribute_values(":due_by", s(keys::outboxes_due_by(epoch(due_by))))
+        .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+        .send()
+        .await
+        .map_err(unavailable)?;
+    let entry = |item: &Key| {
+        let scope = item.string(keys::PK).and_then(keys::request_key_scope)?;
+        let holder = item.string(keys::GSI1SK).and_then(keys::outbox_holder)?;
+        Some(DueOutbox { scope, holder: holder.to_string() })
+    };
+    let unreadable = || StoreError::Corrupt("an outbox index entry that names no key or holder".into());
+    page.items().iter().map(|item| entry(item).ok_or_else(unreadable)).collect()
 }

@@ -14,14 +14,17 @@
 //! | integration        | `INTEGRATION#<id>`       | `INTEGRATION`        |                          |
 //! | id counter         | `COUNTER#<kind>`         | `COUNTER`            |                          |
 //! | registry record    | `REGISTRY`               | `ROUTE#<n>` / `SERVICE#<n>` |                   |
-//! | idempotency key    | `REQUEST_KEY#<route>#<caller kind>#<id>#<key>` | `REQUEST_KEY` |      |
+//! | idempotency key    | `REQUEST_KEY#<route>#<caller kind>#<id>#<key>` | `REQUEST_KEY` | `OUTBOX` / `<due>#<holder>` |
 //!
 //! Sessions and applications share the `TOKEN#` key so that a token is one read. The GSI
 //! lists a user's sessions (for operators: revocation is the user item's `revocation`, read at
 //! authentication). Session items carry `expires_ttl` (epoch seconds, 30 days past expiry) for
 //! the table's TTL; expiry itself is decided in code. A user's count of own-password checks
 //! carries `expires_ttl` at the end of its window; an idempotency key's record, at the instant
-//! it stops counting (a claim's expiry, or 24 hours after its answer).
+//! it stops counting (a claim's expiry, or 24 hours after its answer). While a key's record
+//! holds emails not yet known to be sent (its outbox), it is in the GSI's `OUTBOX` partition,
+//! sorted by when its holder's lease ends (epoch seconds, zero-padded), so that a sweep finds
+//! the longest due first and hands each over without reading it.
 
 use std::collections::HashMap;
 
@@ -102,6 +105,29 @@ pub fn entity_counter() -> Key {
 
 pub fn request_key(scope: &KeyScope) -> Key {
     key(format!("REQUEST_KEY#{}", scope.id()), "REQUEST_KEY")
+}
+
+/// The key's scope, read back from its item's `PK`.
+pub fn request_key_scope(pk: &str) -> Option<KeyScope> {
+    KeyScope::from_id(pk.strip_prefix("REQUEST_KEY#")?)
+}
+
+/// The GSI partition of the outboxes.
+pub const OUTBOX_PK: &str = "OUTBOX";
+
+/// An outbox's GSI sort key: due at `due_epoch`, held by `holder`.
+pub fn outbox_sk(due_epoch: u64, holder: &str) -> String {
+    format!("{due_epoch:012}#{holder}")
+}
+
+/// The GSI sort key below which every outbox is due at or before `due_epoch`.
+pub fn outboxes_due_by(due_epoch: u64) -> String {
+    format!("{:012}", due_epoch + 1)
+}
+
+/// The holder an outbox's GSI sort key names.
+pub fn outbox_holder(sk: &str) -> Option<&str> {
+    sk.split_once('#').map(|(_, holder)| holder)
 }
 
 pub const REGISTRY_PK: &str = "REGISTRY";

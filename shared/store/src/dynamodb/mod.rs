@@ -14,7 +14,7 @@
 //! | `client_expressions`   | a client update's `SET` expression and its conditions                |
 //! | `clients`              | client updates, in place or in a transaction (with a password change) |
 //! | `attempts`             | the count of a user's own-password checks                            |
-//! | `idempotency`          | idempotency keys: claim, answer (alone or in a write), release, outbox |
+//! | `idempotency`          | idempotency keys: claim, answer (alone or in a write), release, outbox, due outboxes |
 //! | `entities`             | the id counter and the entity create                                 |
 //! | `registry`             | the route registry's records                                         |
 //! | `seed`                 | loading a fixture through the shared plan (`store::seed`)            |
@@ -37,6 +37,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client as DynamoClient;
 use time::OffsetDateTime;
 
+use domain::email::Email;
 use domain::fixture::Fixture;
 use domain::model::*;
 
@@ -145,12 +146,16 @@ impl Store for DynamoStore {
         holder: &str,
         to: &str,
         due_at: OffsetDateTime,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Option<Vec<Email>>> {
         idempotency::hand_over_outbox(self, key, holder, to, due_at).await
     }
 
     async fn settle_outbox(&self, key: &KeyScope, holder: &str, answer: Option<&StoredAnswer>) -> StoreResult<bool> {
         idempotency::settle_outbox(self, key, holder, answer).await
+    }
+
+    async fn due_outboxes(&self, due_by: OffsetDateTime, limit: usize) -> StoreResult<Vec<DueOutbox>> {
+        idempotency::due_outboxes(self, due_by, limit).await
     }
 
     async fn load_fixture(&self, fixture: &Fixture, mode: crate::seed::SeedMode) -> StoreResult<()> {

@@ -3,12 +3,15 @@
 
 use std::sync::Arc;
 
+use app::deps::Deps;
+use app::outbox_schedule::SWEEP_EVERY;
+use app::outbox_sweep::SWEEP_AFTER;
 use domain::credentials::verify_password;
 use domain::routes::RouteId;
 use lambda_http::http::{HeaderValue, Method};
 use lambda_http::Request;
 use serde_json::{json, Value};
-use store::idempotency::{Claim, KeyClaim, KeyCommit, KeyRecord, KeyScope, StoredAnswer};
+use store::idempotency::{Claim, DueOutbox, KeyClaim, KeyCommit, KeyRecord, KeyScope, StoredAnswer};
 use test_support::{base64, request, FakeMandrill, FakeReply, Reply, StallAfterCommit, TestApp, NOW};
 
 const APP: &str = "demo-app-token"; // application 1
@@ -201,6 +204,12 @@ async fn kill_after_commit(app: &Arc<TestApp>, trap: &StallAfterCommit, req: Req
     running.abort();
     assert!(running.await.unwrap_err().is_cancelled());
     trap.arm(false);
+}
+
+/// [`kill_after_commit`] once more, on the same trapped app.
+async fn kill_again(app: &Arc<TestApp>, trap: &StallAfterCommit, req: Request) {
+    trap.arm(true);
+    kill_after_commit(app, trap, req).await;
 }
 
 /// A replay of the answer the dead request would have sent: `idempotent-replayed`, its own
@@ -396,7 +405,142 @@ async fn an_expired_record_is_claimed_anew_by_exactly_one_request(app: TestApp) 
     ));
 }
 
+/// Another container of the same deployment (the same store, clock and mail, its own sweep),
+/// after its first request: it sweeps from a minute later on. (Made before the app's store is
+/// trapped: only the request that dies goes through the trap.)
+async fn another_container(app: &TestApp) -> Deps {
+    let deps = Deps {
+        store: app.deps.store.clone(),
+        clock: app.deps.clock.clone(),
+        notifier: app.deps.notifier.clone(),
+        registry: app::registry::RegistryCache::new(std::time::Duration::ZERO),
+        outbox_sweep: Default::default(),
+    };
+    unrelated_request(&deps).await;
+    deps
+}
+
+/// A request of another caller, without a key and without an email of its own, through `deps`.
+async fn unrelated_request(deps: &Deps) {
+    let body = json!({"token": EMPLOYEE, "id": 102, "phone": "720-555-0199"});
+    let reply = Reply::from_response(planocore::handle(deps, update_request(&body, None)).await);
+    assert_eq!(reply.status(), "action-successful", "{}", reply.body);
+}
+
+/// The recipients of every email sent so far.
+fn recipients(app: &TestApp) -> Vec<String> {
+    app.notifier.emails().into_iter().map(|e| e.to).collect()
+}
+
+/// Waits (at most 10 s) until `app` has sent `count` emails, and returns their recipients.
+async fn sent(app: &TestApp, count: usize) -> Vec<String> {
+    let what = format!("{count} email(s) sent");
+    let shown = || format!("{:?}", recipients(app));
+    test_support::wait::until_async(&what, std::time::Duration::from_secs(10), shown, || async {
+        let sent = recipients(app);
+        (sent.len() >= count).then_some(sent)
+    })
+    .await
+}
+
+/// No retry with the key comes: the next request of any caller that sweeps once the outbox has
+/// been due for a request's deadline sends it, once; a sweep a second before then leaves it.
+async fn a_dead_requests_emails_are_sent_by_the_next_request_that_finds_them_due(app: TestApp) {
+    let early = another_container(&app).await; // sweeps at NOW + 1 min
+    app.clock.advance(time::Duration::seconds(1));
+    let on_time = another_container(&app).await; // a second later
+    let (app, trap) = trapped(app);
+    let lease = app::idempotency::OUTBOX_LEASE;
+    // Killed so that the outbox is due for a sweep at NOW + 1 min + 1 s.
+    app.clock.set(NOW + SWEEP_EVERY + time::Duration::seconds(1) - SWEEP_AFTER - lease);
+    let body = entity(APP, "rowan");
+    kill_after_commit(&app, &trap, create_request(&body, Some("rowan"))).await;
+
+    app.clock.set(NOW + SWEEP_EVERY);
+    unrelated_request(&early).await;
+    assert!(app.notifier.emails().is_empty(), "its holder may still be sending: left");
+    app.clock.advance(time::Duration::seconds(1));
+    unrelated_request(&on_time).await;
+    assert_eq!(sent(&app, 1).await, ["rowan@co.example"], "sent by the sweep");
+    app.clock.advance(SWEEP_EVERY);
+    unrelated_request(&early).await;
+    unrelated_request(&on_time).await;
+    assert_eq!(recipients(&app), ["rowan@co.example"], "cleared: sent once");
+
+    // A retry with the key, however late, replays the answer and sends nothing more.
+    let retry = create(&app, &body, Some("rowan")).await;
+    assert!(replayed(&retry), "{}", retry.body);
+    assert_eq!(recipients(&app), ["rowan@co.example"]);
+}
+
+async fn sweeps_of_many_containers_at_once_send_the_emails_once(app: TestApp) {
+    let mut containers = Vec::new();
+    for _ in 0..8 {
+        containers.push(Arc::new(another_container(&app).await));
+    }
+    let (app, trap) = trapped(app);
+    kill_after_commit(&app, &trap, create_request(&entity(APP, "hemlock"), Some("hemlock"))).await;
+    app.clock.advance(SWEEP_EVERY);
+    let at_once = containers.clone();
+    test_support::at_once(at_once, |deps| async move { unrelated_request(&deps).await }).await;
+    assert_eq!(sent(&app, 1).await, ["hemlock@co.example"]);
+    // Later sweeps find nothing left.
+    app.clock.advance(SWEEP_EVERY);
+    unrelated_request(&containers[0]).await;
+    assert_eq!(recipients(&app), ["hemlock@co.example"], "sent once");
+}
+
+async fn a_sweep_whose_sending_fails_leaves_the_emails_to_the_next(app: TestApp) {
+    use std::sync::atomic::Ordering::SeqCst;
+    let container = another_container(&app).await;
+    let (app, trap) = trapped(app);
+    kill_after_commit(&app, &trap, create_request(&entity(APP, "juniper"), Some("juniper"))).await;
+    app.notifier.fail.store(true, SeqCst);
+    app.clock.advance(SWEEP_EVERY);
+    unrelated_request(&container).await;
+    assert!(app.notifier.emails().is_empty());
+
+    app.notifier.fail.store(false, SeqCst);
+    app.clock.advance(SWEEP_EVERY);
+    unrelated_request(&container).await;
+    assert_eq!(sent(&app, 1).await, ["juniper@co.example"], "the next sweep sent them");
+}
+
+/// The store's list of due outboxes (the index, on DynamoDB) follows the commit, the hand-over
+/// and the clearing: the longest due first, none before its instant.
+async fn due_outboxes_follow_their_commit_hand_over_and_clearing(app: TestApp) {
+    let (app, trap) = trapped(app);
+    let store = &app.deps.store;
+    kill_after_commit(&app, &trap, create_request(&entity(APP, "fir"), Some("fir"))).await;
+    app.clock.advance(time::Duration::seconds(1));
+    kill_again(&app, &trap, create_request(&entity(APP, "yew"), Some("yew"))).await;
+    let caller = app_caller(&app).await;
+    let scope = |key: &str| KeyScope::new(RouteId::EntitiesCreate, &caller, key);
+    let lease = app::idempotency::OUTBOX_LEASE;
+    let fir_due = NOW + lease;
+    assert_eq!(store.due_outboxes(fir_due - time::Duration::seconds(1), 5).await.unwrap(), []);
+    let due = store.due_outboxes(fir_due + time::Duration::seconds(1), 5).await.unwrap();
+    assert_eq!(due.iter().map(|d| &d.scope).collect::<Vec<_>>(), [&scope("fir"), &scope("yew")]);
+    assert_eq!(store.due_outboxes(fir_due + time::Duration::seconds(1), 1).await.unwrap().len(), 1);
+
+    let handed = store.hand_over_outbox(&due[0].scope, &due[0].holder, "sweeper", fir_due + lease).await.unwrap();
+    assert_eq!(handed.unwrap().iter().map(|e| e.to.as_str()).collect::<Vec<_>>(), ["fir@co.example"]);
+    let again = store.hand_over_outbox(&due[0].scope, &due[0].holder, "another", fir_due + lease).await.unwrap();
+    assert_eq!(again, None, "it is the sweeper's now");
+    let now_due = store.due_outboxes(fir_due + time::Duration::seconds(1), 5).await.unwrap();
+    assert_eq!(now_due, [due[1].clone()], "fir is due again only when the sweeper's lease is over");
+    let later = store.due_outboxes(fir_due + lease, 5).await.unwrap();
+    assert_eq!(later, [due[1].clone(), DueOutbox { scope: scope("fir"), holder: "sweeper".into() }]);
+
+    assert!(store.settle_outbox(&scope("fir"), "sweeper", None).await.unwrap());
+    assert_eq!(store.due_outboxes(NOW + time::Duration::days(2), 5).await.unwrap(), [due[1].clone()]);
+}
+
 test_support::store_suite!(
+    a_dead_requests_emails_are_sent_by_the_next_request_that_finds_them_due,
+    sweeps_of_many_containers_at_once_send_the_emails_once,
+    a_sweep_whose_sending_fails_leaves_the_emails_to_the_next,
+    due_outboxes_follow_their_commit_hand_over_and_clearing,
     a_retried_create_replays_the_same_entity_and_creates_nothing,
     a_replay_shows_the_current_session_never_the_first,
     sixteen_requests_with_one_key_run_once,

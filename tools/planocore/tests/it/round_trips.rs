@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use app::outbox_schedule::SWEEP_EVERY;
 use app::registry::RegistryCache;
 use lambda_http::http::Method;
 use lambda_http::Request;
@@ -147,4 +148,52 @@ async fn a_revoked_session_or_role_is_seen_on_the_next_request() {
     assert_eq!(r.status(), "action-successful");
     let r = Reply::from_response(clients_update::handle(&app.deps, own()).await);
     assert_eq!(r.status(), "invalid-token");
+}
+
+/// The outbox sweep (docs/api.md#idempotency): at most once a minute per container, one `Query`
+/// of the index, made alongside the request's own calls, which stay the same; with a dead
+/// request's outbox due, its hand-over and its clearing (two updates) too.
+#[tokio::test]
+async fn the_outbox_sweep_adds_one_query_a_minute_beside_the_requests_own_calls() {
+    use store::idempotency::{KeyClaim, KeyScope, Outbox, StoredAnswer};
+    let (app, rec) = app().await; // its warm-up request swept
+    let plain = || update(json!({"token": "demo-app-token", "id": 102, "phone": "4"}));
+    let own = calls(&app, &rec, plain()).await;
+    assert!(!own.iter().any(|c| c.starts_with("Query")), "{own:?}");
+    let with = |extra: &[&str]| {
+        let mut all: Vec<String> = own.iter().cloned().chain(extra.iter().map(|c| c.to_string())).collect();
+        all.sort();
+        all
+    };
+    let sorted = |mut calls: Vec<String>| {
+        calls.sort();
+        calls
+    };
+    app.clock.advance(SWEEP_EVERY);
+    assert_eq!(sorted(calls(&app, &rec, plain()).await), with(&["Query@GSI1"]), "a minute later");
+    assert_eq!(calls(&app, &rec, plain()).await, own, "then not again that minute");
+
+    // What a request killed after its commit leaves: a kept answer with its emails.
+    let now = app.deps.clock.now();
+    let caller = domain::model::Actor { kind: domain::model::ActorKind::Application, id: 1 };
+    let scope = KeyScope { route: domain::routes::RouteId::EntitiesCreate, caller, key: "dead".into() };
+    let claim = KeyClaim { id: "dead".into(), at: now, expires_at: now + time::Duration::seconds(10) };
+    app.deps.store.claim_key(&scope, &claim).await.unwrap();
+    let email =
+        domain::email::Email { to: "dead@x.example".into(), subject: "s".into(), text: "t".into(), html: "h".into() };
+    let outbox = Outbox { holder: "dead".into(), due_at: now, emails: vec![email] };
+    let answer = StoredAnswer {
+        fingerprint: "f".into(),
+        status: "action-successful".into(),
+        http_code: 200,
+        body: "{}".into(),
+        expires_at: now + time::Duration::hours(24),
+        outbox: Some(outbox),
+    };
+    assert!(app.deps.store.complete_key(&scope, "dead", &answer).await.unwrap());
+    rec.take();
+    app.clock.advance(SWEEP_EVERY);
+    let swept = calls(&app, &rec, plain()).await;
+    assert_eq!(sorted(swept), with(&["Query@GSI1", "UpdateItem", "UpdateItem"]), "the query, hand-over, clearing");
+    assert_eq!(app.notifier.emails().len(), 1);
 }
