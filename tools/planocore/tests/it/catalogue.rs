@@ -3,7 +3,7 @@
 //! the `file:line` to change. The places a route needs and no test here names are derived from
 //! the catalogue (the fuzz target, the log filter's crates, the template tests' functions) or
 //! from template.yaml (the scripts' function lists, scripts/lib/template_functions.py), or the
-//! compiler names them (`planocore::handle_route`, `params_of` below, a store error's `From` in
+//! compiler names them (`planocore::handle_route`, `planocore::params_of`, a store error's `From` in
 //! app's error.rs); `template.rs` checks each function's IAM policy against its calls.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -13,9 +13,9 @@ use std::process::Command;
 use crate::sam_template::route_function;
 use app::registry;
 use app::settings::LogFilter;
-use domain::params::ParamSpec;
 use domain::routes::RouteId;
 use lambda_http::http::Method;
+use planocore::params_of;
 use serde_json::{json, Value as Json};
 use serde_norway::Value as Yaml;
 use test_support::{base64, line_of, repo_root, request, rust_line_of, Reply, TestApp};
@@ -99,13 +99,6 @@ async fn registry_sync_creates_every_route_and_its_service() {
 }
 
 /// The route's own params table: which handler answered shows in the params it misses.
-fn params_of(route: RouteId) -> &'static [ParamSpec] {
-    match route {
-        RouteId::ClientsUpdate => clients_update::handler::PARAMS,
-        RouteId::EntitiesCreate => entities_create::handler::PARAMS,
-    }
-}
-
 #[tokio::test]
 async fn planocore_serve_answers_every_route_with_its_own_handler() {
     let app = TestApp::memory().await;

@@ -36,6 +36,7 @@ const SESSION_VIEWS: &[&str] = SessionView::NAMES;
 const APPLICATION_VIEWS: &[&str] = ApplicationView::NAMES;
 use domain::envelope::{Outcome, ParamError, Status};
 use domain::routes::RouteId;
+use planocore::params_of;
 
 // ---------------------------------------------------------------------------------------------
 // The spec, with `$ref`s inlined.
@@ -221,13 +222,6 @@ fn number(value: &Value) -> Option<f64> {
 // ---------------------------------------------------------------------------------------------
 // The routes and their params tables.
 
-fn params_table(route: RouteId) -> &'static [ParamSpec] {
-    match route {
-        RouteId::ClientsUpdate => clients_update::handler::PARAMS,
-        RouteId::EntitiesCreate => entities_create::handler::PARAMS,
-    }
-}
-
 #[test]
 fn the_spec_has_exactly_the_routes_of_the_code() {
     let spec = spec();
@@ -346,7 +340,7 @@ fn compare_object(spec: &Spec, route: &str, prefix: &str, table: &[ParamSpec], s
 fn every_params_table_matches_the_spec() {
     let spec = spec();
     for route in RouteId::ALL {
-        compare_object(&spec, route.name(), "", params_table(route), &spec.params_schema(route));
+        compare_object(&spec, route.name(), "", params_of(route), &spec.params_schema(route));
     }
     // The view enums are the code's lists, whichever route lists them.
     for (component, list) in [
@@ -548,7 +542,7 @@ fn every_param_schema_accepts_exactly_what_the_reader_accepts() {
     let mut checked = 0;
     for route in RouteId::ALL {
         let schema = spec.params_schema(route);
-        for p in params_table(route) {
+        for p in params_of(route) {
             // The token is checked by the pipeline (stage 7), not by the params reader.
             if matches!(p.kind, Kind::Token) {
                 continue;
@@ -616,8 +610,7 @@ fn the_request_examples_are_valid() {
                 route.sensitive(),
             )
             .unwrap_or_else(|o| panic!("{} example {name} does not decode: {o:?}", route.name()));
-            params::read(params_table(route), &map)
-                .unwrap_or_else(|o| panic!("{} example {name}: {o:?}", route.name()));
+            params::read(params_of(route), &map).unwrap_or_else(|o| panic!("{} example {name}: {o:?}", route.name()));
         }
     }
 }
