@@ -3,11 +3,11 @@
 
 #![no_main]
 
+use domain::envelope::Status;
+use domain::routes::RouteId;
 use lambda_http::http::Method;
 use lambda_http::{Body, Request};
 use libfuzzer_sys::fuzz_target;
-use domain::envelope::Status;
-use domain::routes::RouteId;
 use test_support::{Reply, TestApp};
 
 /// After a route's own method (choice 0), these.

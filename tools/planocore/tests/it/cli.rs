@@ -11,7 +11,8 @@ fn planocore(table: &str, args: &[&str]) -> Output {
     command(table, args).output().expect("planocore runs")
 }
 
-fn command(table: &str, args: &[&str]) -> Command {
+/// The `planocore` binary with `args`, on the emulator and `table`, logging warnings only.
+pub(crate) fn command(table: &str, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_planocore"));
     cmd.args(args)
         .env("TABLE_NAME", table)

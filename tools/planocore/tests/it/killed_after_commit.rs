@@ -20,16 +20,11 @@ fn planocore(table: &str, args: &[&str]) -> Output {
     out
 }
 
+/// `planocore` as the CLI tests run it, in the log-only email mode and logging at INFO (the
+/// emails this file counts are log lines).
 fn command(table: &str, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_planocore"));
-    cmd.args(args)
-        .env("TABLE_NAME", table)
-        .env("DYNAMODB_ENDPOINT", emulator::endpoint())
-        .env("AWS_REGION", "us-east-1")
-        .env("REGISTRY_CACHE_SECONDS", "0")
-        .env_remove("MANDRILL_API_KEY")
-        .env_remove("MANDRILL_SECRET_ID")
-        .env("RUST_LOG", "info");
+    let mut cmd = crate::cli::command(table, args);
+    cmd.env_remove("MANDRILL_API_KEY").env_remove("MANDRILL_SECRET_ID").env("RUST_LOG", "info");
     cmd
 }
 
