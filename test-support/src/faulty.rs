@@ -56,10 +56,15 @@ impl Store for FaultyStore {
         }
         self.inner.client(id).await
     }
-    async fn update_client(
+    async fn read_client_for_update(&self, id: u64) -> StoreResult<Option<ClientRead>> {
+        self.data()?;
+        self.inner.read_client_for_update(id).await
+    }
+    async fn update_client_from(
         &self,
         p: &ClientPatch,
         scope: &ClientScope,
+        read: Option<ClientRead>,
         key: Option<&KeyCommit<'_, UpdatedClient>>,
     ) -> Result<UpdatedClient, PatchError> {
         self.data()?;
@@ -67,7 +72,7 @@ impl Store for FaultyStore {
         if fault == Some(FaultPoint::BeforeSend) {
             return Err(StoreError::Unavailable("injected fault before the write".into()).into());
         }
-        let updated = self.inner.update_client(p, scope, key).await?;
+        let updated = self.inner.update_client_from(p, scope, read, key).await?;
         if fault == Some(FaultPoint::AfterCommit) {
             return Err(StoreError::Unavailable("injected fault after the write".into()).into());
         }
@@ -85,9 +90,18 @@ impl Store for FaultyStore {
         self.data()?;
         self.inner.entity(id).await
     }
-    async fn create_entity(&self, d: &EntityDraft, key: Option<&KeyCommit<'_, Entity>>) -> Result<Entity, CreateError> {
+    async fn reserve_entity_id(&self) -> StoreResult<Option<u64>> {
         self.data()?;
-        self.inner.create_entity(d, key).await
+        self.inner.reserve_entity_id().await
+    }
+    async fn create_entity_from(
+        &self,
+        d: &EntityDraft,
+        reserved: Option<u64>,
+        key: Option<&KeyCommit<'_, Entity>>,
+    ) -> Result<Entity, CreateError> {
+        self.data()?;
+        self.inner.create_entity_from(d, reserved, key).await
     }
     async fn registry(&self) -> StoreResult<RegistrySnapshot> {
         if self.registry_down.load(SeqCst) {

@@ -6,15 +6,38 @@ use std::sync::Arc;
 /// An SDK interceptor that notes each call: its operation name, for
 /// `TransactWriteItems` the kinds of its items, e.g. `TransactWriteItems[ConditionCheck,Put]`,
 /// and for a `Query` of an index the index, e.g. `Query@GSI1` (IAM grants indexes apart).
+///
+/// Each call also gets its sequential step: a call that starts while another is in flight
+/// shares that one's step, a call that starts when none is opens the next.
 #[derive(Debug, Default, Clone)]
 pub struct CallRecorder {
-    calls: Arc<std::sync::Mutex<Vec<String>>>,
+    calls: Arc<std::sync::Mutex<Calls>>,
+}
+
+#[derive(Debug, Default)]
+struct Calls {
+    made: Vec<(usize, String)>,
+    in_flight: usize,
+    steps: usize,
 }
 
 impl CallRecorder {
     /// The calls since the last `take`.
     pub fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.calls.lock().unwrap())
+        self.take_steps().into_iter().flatten().collect()
+    }
+
+    /// The calls since the last `take`, by sequential step, each step's in the order they began.
+    pub fn take_steps(&self) -> Vec<Vec<String>> {
+        let made = std::mem::take(&mut self.calls.lock().unwrap().made);
+        let mut steps: Vec<(usize, Vec<String>)> = Vec::new();
+        for (step, call) in made {
+            match steps.last_mut() {
+                Some((last, calls)) if *last == step => calls.push(call),
+                _ => steps.push((step, vec![call])),
+            }
+        }
+        steps.into_iter().map(|(_, calls)| calls).collect()
     }
 }
 
@@ -51,7 +74,24 @@ impl aws_sdk_dynamodb::config::Intercept for CallRecorder {
         if let Some(index) = context.input().downcast_ref::<QueryInput>().and_then(|q| q.index_name()) {
             call = format!("{call}@{index}");
         }
-        self.calls.lock().unwrap().push(call);
+        let mut calls = self.calls.lock().unwrap();
+        if calls.in_flight == 0 {
+            calls.steps += 1;
+        }
+        calls.in_flight += 1;
+        let step = calls.steps;
+        calls.made.push((step, call));
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        _context: &aws_sdk_dynamodb::config::interceptors::FinalizerInterceptorContextRef<'_>,
+        _components: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let mut calls = self.calls.lock().unwrap();
+        calls.in_flight = calls.in_flight.saturating_sub(1);
         Ok(())
     }
 }

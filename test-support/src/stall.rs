@@ -60,13 +60,17 @@ impl Store for StallAfterCommit {
     async fn client(&self, id: u64) -> StoreResult<Option<Client>> {
         self.inner.client(id).await
     }
-    async fn update_client(
+    async fn read_client_for_update(&self, id: u64) -> StoreResult<Option<ClientRead>> {
+        self.inner.read_client_for_update(id).await
+    }
+    async fn update_client_from(
         &self,
         p: &ClientPatch,
         scope: &ClientScope,
+        read: Option<ClientRead>,
         key: Option<&KeyCommit<'_, UpdatedClient>>,
     ) -> Result<UpdatedClient, PatchError> {
-        let updated = self.inner.update_client(p, scope, key).await?;
+        let updated = self.inner.update_client_from(p, scope, read, key).await?;
         Ok(self.stall_if_armed(updated).await)
     }
     async fn begin_password_attempt(&self, user_id: u64, now: OffsetDateTime) -> StoreResult<PasswordAttempt> {
@@ -78,8 +82,16 @@ impl Store for StallAfterCommit {
     async fn entity(&self, id: u64) -> StoreResult<Option<Entity>> {
         self.inner.entity(id).await
     }
-    async fn create_entity(&self, d: &EntityDraft, key: Option<&KeyCommit<'_, Entity>>) -> Result<Entity, CreateError> {
-        let entity = self.inner.create_entity(d, key).await?;
+    async fn reserve_entity_id(&self) -> StoreResult<Option<u64>> {
+        self.inner.reserve_entity_id().await
+    }
+    async fn create_entity_from(
+        &self,
+        d: &EntityDraft,
+        reserved: Option<u64>,
+        key: Option<&KeyCommit<'_, Entity>>,
+    ) -> Result<Entity, CreateError> {
+        let entity = self.inner.create_entity_from(d, reserved, key).await?;
         Ok(self.stall_if_armed(entity).await)
     }
     async fn registry(&self) -> StoreResult<RegistrySnapshot> {

@@ -96,7 +96,8 @@ async fn update(ctx: Context<'_>) -> RouteResult {
     let answer = |updated: &UpdatedClient| {
         (client_view(&updated.client, view, staff, entity.as_ref()), emails_of(updated, password_changed))
     };
-    let updated = ctx.deps.store.update_client(&patch, &scope, ctx.key_commit(&answer).as_ref()).await?;
+    let commit = ctx.key_commit(&answer);
+    let updated = ctx.deps.store.update_client_from(&patch, &scope, ctx.early.client(), commit.as_ref()).await?;
     let (data, emails) = answer(&updated);
     if ctx.key.is_some() {
         return ctx.notify(&emails, data).await;

@@ -54,7 +54,8 @@ async fn create(ctx: Context<'_>) -> RouteResult {
     let answer = |entity: &Entity| (entity_view(entity, view), vec![email::entity_created(entity)]);
     // Stages 16–18 are one atomic store call: integration exists, slug and email free, write
     // (with a key, its answer and emails too).
-    let entity = ctx.deps.store.create_entity(&draft, ctx.key_commit(&answer).as_ref()).await?;
+    let entity =
+        ctx.deps.store.create_entity_from(&draft, ctx.early.entity_id(), ctx.key_commit(&answer).as_ref()).await?;
     let (data, emails) = answer(&entity);
     ctx.notify(&emails, data).await
 }

@@ -20,9 +20,10 @@ use lambda_http::http::{HeaderMap, Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Map, Value};
 use store::idempotency::{KeyCommit, KeyScope};
+use store::seam::ClientRead;
 use time::OffsetDateTime;
 
-use crate::auth::{authenticate, AuthFailure};
+use crate::auth::{authenticate, AuthFailure, Authenticated};
 use crate::deps::Deps;
 use crate::error::{RouteError, RouteResult};
 use crate::idempotency::{self, HeldKey, KeyedRequest};
@@ -43,6 +44,38 @@ pub struct Context<'a> {
     pub deadline: Instant,
     /// The `Idempotency-Key` the request holds, if it was sent with one.
     pub key: Option<&'a HeldKey>,
+    /// What the route's store calls made while the caller was authenticated ([`early_read`]).
+    pub early: EarlyRead,
+}
+
+/// A store call a route makes while its caller is authenticated, because it depends on nothing
+/// the caller decides: one step less. Its result is used only once the caller is known and
+/// allowed, by the store call it stands in for; for a refused request it is dropped unseen (an
+/// entity id taken is then a gap: ids never repeat).
+#[derive(Debug, Default)]
+pub enum EarlyRead {
+    #[default]
+    None,
+    /// Entities Create: the next id from the counter.
+    EntityId(u64),
+    /// Clients Update moving a client's email: the client with its revision.
+    Client(Box<ClientRead>),
+}
+
+impl EarlyRead {
+    pub fn entity_id(&self) -> Option<u64> {
+        match self {
+            EarlyRead::EntityId(id) => Some(*id),
+            _ => None,
+        }
+    }
+
+    pub fn client(&self) -> Option<ClientRead> {
+        match self {
+            EarlyRead::Client(read) => Some(ClientRead::clone(read)),
+            _ => None,
+        }
+    }
 }
 
 /// A keyed request's record is written before this much is left of the deadline, whose passing
@@ -171,24 +204,65 @@ async fn run(
         }
     };
     let now = deps.clock.now();
-    let caller = match authenticate(deps.store.as_ref(), token, now).await {
-        Ok(caller) => caller,
+    let (authenticated, early) =
+        tokio::join!(authenticate(deps.store.as_ref(), token, now), early_read(deps, route, req, &body));
+    let Authenticated { caller, touch_due } = match authenticated {
+        Ok(authenticated) => authenticated,
         Err(failure) => return auth_failure(failure, id),
     };
     let objects = CallerObjects::of(&caller, &body);
     // Kept where `handle` sees it too: a panic or the deadline still answers with the caller.
     let (caller, objects) = &*caller_out.insert((caller, objects));
-    let ctx = Context { deps, route, caller, body: &body, request_id: id, now, deadline, key: None };
-    let mut envelope = match idempotency::requested_key(req.headers()) {
-        Err(refused) => Envelope::new(refused, id),
-        Ok(None) => Envelope::new(outcome_of(handler(ctx).await, route, id), id),
-        Ok(Some(key)) => {
-            let keyed = KeyedRequest::new(deps, KeyScope::new(route, caller, key), &body, id, now, deadline);
-            run_once(&keyed, ctx, handler).await
+    let ctx = Context { deps, route, caller, body: &body, request_id: id, now, deadline, key: None, early };
+    let answer = async {
+        match idempotency::requested_key(req.headers()) {
+            Err(refused) => Envelope::new(refused, id),
+            Ok(None) => Envelope::new(outcome_of(handler(ctx).await, route, id), id),
+            Ok(Some(key)) => {
+                let keyed = KeyedRequest::new(deps, KeyScope::new(route, caller, key), &body, id, now, deadline);
+                run_once(&keyed, ctx, handler).await
+            }
         }
     };
+    // The session's touch goes out first and runs alongside the route's calls: never a step of
+    // its own.
+    let ((), mut envelope) = tokio::join!(touch_if_due(deps, caller, touch_due, now, id), answer);
     objects.attach(&mut envelope);
     envelope
+}
+
+/// Moves the session's `last_used_at` to the request's time (stage 9). A failure is logged and
+/// the answer stands: the session then expires from its last recorded use, never later, and a
+/// revocation (on the user) is untouched by it.
+async fn touch_if_due(deps: &Deps, caller: &Caller, due: bool, now: OffsetDateTime, id: &str) {
+    let Caller::Session { session, .. } = caller else { return };
+    if !due {
+        return;
+    }
+    if let Err(e) = deps.store.touch_session(session, now).await {
+        tracing::warn!(request_id = %id, error = %e, "the session's last_used_at could not be moved");
+    }
+}
+
+/// The route's [`EarlyRead`], if it has one for this request: Entities Create's next id; for a
+/// Clients Update that moves an email (`email` and `id` sent), the client it reads before its
+/// transaction anyway. None with an `Idempotency-Key`: a replayed request would pay a call it
+/// has no use for. A failed call is dropped: the store makes it again in its turn.
+async fn early_read(deps: &Deps, route: RouteId, req: &Request, body: &Map<String, Value>) -> EarlyRead {
+    if req.headers().contains_key(idempotency::HEADER) {
+        return EarlyRead::None;
+    }
+    let store = deps.store.as_ref();
+    let read = match route {
+        RouteId::EntitiesCreate => store.reserve_entity_id().await.map(|id| id.map(EarlyRead::EntityId)),
+        RouteId::ClientsUpdate => match (body.get("email"), body.get("id").and_then(Value::as_u64)) {
+            (Some(Value::String(_)), Some(id)) => {
+                store.read_client_for_update(id).await.map(|c| c.map(|read| EarlyRead::Client(Box::new(read))))
+            }
+            _ => Ok(None),
+        },
+    };
+    read.ok().flatten().unwrap_or_default()
 }
 
 fn outcome_of(result: RouteResult, route: RouteId, id: &str) -> Outcome {

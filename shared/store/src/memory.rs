@@ -154,10 +154,16 @@ impl Store for MemoryStore {
         Ok(self.lock().clients.get(&id).cloned())
     }
 
-    async fn update_client(
+    /// Read inside the update, under the store's one lock: no call to save.
+    async fn read_client_for_update(&self, _id: u64) -> StoreResult<Option<ClientRead>> {
+        Ok(None)
+    }
+
+    async fn update_client_from(
         &self,
         patch: &ClientPatch,
         scope: &ClientScope,
+        _read: Option<ClientRead>,
         key: Option<&KeyCommit<'_, UpdatedClient>>,
     ) -> Result<UpdatedClient, PatchError> {
         let mut state = self.lock();
@@ -219,9 +225,15 @@ impl Store for MemoryStore {
         Ok(self.lock().entities.get(&id).cloned())
     }
 
-    async fn create_entity(
+    /// Ids are allocated inside the create, under the store's one lock: no call to save.
+    async fn reserve_entity_id(&self) -> StoreResult<Option<u64>> {
+        Ok(None)
+    }
+
+    async fn create_entity_from(
         &self,
         draft: &EntityDraft,
+        _reserved: Option<u64>,
         key: Option<&KeyCommit<'_, Entity>>,
     ) -> Result<Entity, CreateError> {
         let mut state = self.lock();

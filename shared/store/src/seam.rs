@@ -163,6 +163,13 @@ impl ClientScope {
     }
 }
 
+/// A client as read for an update, with the revision the update's transaction is conditioned on.
+#[derive(Debug, Clone)]
+pub struct ClientRead {
+    pub client: Client,
+    pub revision: u64,
+}
+
 /// A client after an update, with its email before it (for the change notification).
 #[derive(Debug, Clone)]
 pub struct UpdatedClient {
@@ -178,16 +185,31 @@ pub trait Store: Send + Sync {
     async fn user(&self, id: u64) -> StoreResult<Option<User>>;
 
     async fn client(&self, id: u64) -> StoreResult<Option<Client>>;
+    /// Reads a client ahead of an update that moves its email, so that the call can overlap
+    /// others (the caller's authentication); `None` from a store that reads inside the update.
+    async fn read_client_for_update(&self, id: u64) -> StoreResult<Option<ClientRead>>;
     /// Applies the patch atomically to a client in `scope` (else `ClientNotFound`): only the
     /// listed fields change, the email's uniqueness guard moves with it, and a password change
     /// writes the hash and the revocation of the user's other sessions together. With `key`,
-    /// the key's answer is written in the same transaction (else nothing is written).
+    /// the key's answer is written in the same transaction (else nothing is written). `read`
+    /// (from [`Store::read_client_for_update`]) stands for the store's own first read, its
+    /// scope checked the same way.
+    async fn update_client_from(
+        &self,
+        patch: &ClientPatch,
+        scope: &ClientScope,
+        read: Option<ClientRead>,
+        key: Option<&KeyCommit<'_, UpdatedClient>>,
+    ) -> Result<UpdatedClient, PatchError>;
+    /// [`Store::update_client_from`] reading the client itself.
     async fn update_client(
         &self,
         patch: &ClientPatch,
         scope: &ClientScope,
         key: Option<&KeyCommit<'_, UpdatedClient>>,
-    ) -> Result<UpdatedClient, PatchError>;
+    ) -> Result<UpdatedClient, PatchError> {
+        self.update_client_from(patch, scope, None, key).await
+    }
 
     /// Counts one check of `user_id`'s `current_password` at `now`, atomically (concurrent checks
     /// each count): the first [`PASSWORD_ATTEMPTS`] of a window are allowed, later ones locked.
@@ -196,13 +218,27 @@ pub trait Store: Send + Sync {
     async fn clear_password_attempts(&self, user_id: u64) -> StoreResult<()>;
 
     async fn entity(&self, id: u64) -> StoreResult<Option<Entity>>;
-    /// Allocates the next entity id and writes the entity with its unique slug and email, and
-    /// with `key` the key's answer, in one transaction.
+    /// Takes the next entity id ahead of a create, so that the call can overlap others (the
+    /// caller's authentication); `None` from a store that allocates inside the create. An id
+    /// taken and then not used is a gap: ids never repeat.
+    async fn reserve_entity_id(&self) -> StoreResult<Option<u64>>;
+    /// Writes the entity with its unique slug and email, and with `key` the key's answer, in one
+    /// transaction, under `reserved` (from [`Store::reserve_entity_id`]) or, without it or when
+    /// that id is taken, the next id allocated.
+    async fn create_entity_from(
+        &self,
+        draft: &EntityDraft,
+        reserved: Option<u64>,
+        key: Option<&KeyCommit<'_, Entity>>,
+    ) -> Result<Entity, CreateError>;
+    /// [`Store::create_entity_from`] with an id allocated for it.
     async fn create_entity(
         &self,
         draft: &EntityDraft,
         key: Option<&KeyCommit<'_, Entity>>,
-    ) -> Result<Entity, CreateError>;
+    ) -> Result<Entity, CreateError> {
+        self.create_entity_from(draft, None, key).await
+    }
 
     async fn registry(&self) -> StoreResult<RegistrySnapshot>;
     /// Writes one registry record; with `only_if_missing`, an existing record is left as it is.

@@ -17,7 +17,7 @@ use super::DynamoStore;
 use crate::error::{StoreError, StoreResult};
 use crate::idempotency::claim_lost;
 use crate::idempotency::KeyCommit;
-use crate::seam::{ClientPatch, ClientScope, PasswordChange, PatchError, UpdatedClient};
+use crate::seam::{ClientPatch, ClientRead, ClientScope, PasswordChange, PatchError, UpdatedClient};
 use domain::model::{Client, Revocation};
 use domain::unique::Guard;
 
@@ -25,10 +25,11 @@ pub async fn update(
     store: &DynamoStore,
     patch: &ClientPatch,
     scope: &ClientScope,
+    read: Option<ClientRead>,
     key: Option<&KeyCommit<'_, UpdatedClient>>,
 ) -> Result<UpdatedClient, PatchError> {
     if patch.new_email().is_some() || patch.password.is_some() || key.is_some() {
-        return update_in_transaction(store, patch, scope, key).await;
+        return update_in_transaction(store, patch, scope, read, key).await;
     }
     let client = match scope_condition(patch.client_id, scope) {
         ScopeCheck::Condition(condition, values) => update_in_place(store, patch, condition, values).await?,
@@ -75,33 +76,45 @@ async fn update_in_place(
     }
 }
 
-/// The client as stored, with its revision, if `scope` may see it.
-async fn read_client(
+/// The client as stored, with its revision.
+pub async fn read_client(store: &DynamoStore, id: u64) -> StoreResult<Option<ClientRead>> {
+    let Some(item) = store.get(keys::client(id)).await? else { return Ok(None) };
+    let revision = item.number(REVISION).map_or(Ok(0), str::parse).map_err(corrupt)?;
+    Ok(Some(ClientRead { client: from_item(item)?, revision }))
+}
+
+/// The patch's client with its revision, if `scope` may see it: `early` (read ahead of the
+/// update) when it is that client, else read now.
+async fn read_in_scope(
     store: &DynamoStore,
     patch: &ClientPatch,
     scope: &ClientScope,
+    early: Option<ClientRead>,
 ) -> Result<(Client, u64), PatchError> {
-    let item = store.get(keys::client(patch.client_id)).await?.ok_or(PatchError::ClientNotFound)?;
-    let revision = item.number(REVISION).map_or(Ok(0), str::parse).map_err(corrupt)?;
-    let client: Client = from_item(item)?;
-    if !scope.allows(&client) {
+    let read = match early.filter(|r| r.client.id == patch.client_id) {
+        Some(read) => read,
+        None => read_client(store, patch.client_id).await?.ok_or(PatchError::ClientNotFound)?,
+    };
+    if !scope.allows(&read.client) {
         return Err(PatchError::ClientNotFound);
     }
-    Ok((client, revision))
+    Ok((read.client, read.revision))
 }
 
 /// An email move, a password change or a keyed update: the client, its guards, the user and the
-/// key's answer in one transaction, conditioned on the record read just before (a race retries
-/// from the read), so that the record it leaves, `data`, is known before the commit.
+/// key's answer in one transaction, conditioned on the record read just before (`early`, or
+/// read here; a race retries from a new read), so that the record it leaves, `data`, is known
+/// before the commit.
 async fn update_in_transaction(
     store: &DynamoStore,
     patch: &ClientPatch,
     scope: &ClientScope,
+    mut early: Option<ClientRead>,
     key: Option<&KeyCommit<'_, UpdatedClient>>,
 ) -> Result<UpdatedClient, PatchError> {
     let mut release_old_guard = true;
     for _ in 0..5 {
-        let (current, revision) = read_client(store, patch, scope).await?;
+        let (current, revision) = read_in_scope(store, patch, scope, early.take()).await?;
         let new_guard =
             patch.new_email().map(Guard::client_email).filter(|g| *g != Guard::client_email(&current.email));
         if new_guard.is_none() && patch.password.is_none() && key.is_none() {

@@ -16,7 +16,7 @@ use domain::model::Entity;
 use domain::unique::Guard;
 
 /// The next entity id from the atomic counter.
-async fn next_id(store: &DynamoStore) -> StoreResult<u64> {
+pub async fn next_id(store: &DynamoStore) -> StoreResult<u64> {
     let out = store
         .client
         .update_item()
@@ -93,11 +93,16 @@ fn create_transaction(
 pub async fn create(
     store: &DynamoStore,
     draft: &EntityDraft,
+    mut reserved: Option<u64>,
     key: Option<&KeyCommit<'_, Entity>>,
 ) -> Result<Entity, CreateError> {
     // An id already taken (a counter behind hand-loaded data) is skipped, not reused.
     for _ in 0..5 {
-        let entity = draft.to_entity(next_id(store).await?);
+        let id = match reserved.take() {
+            Some(id) => id,
+            None => next_id(store).await?,
+        };
+        let entity = draft.to_entity(id);
         match txn::write(&store.client, create_transaction(store, &entity, key)?).await {
             Ok(()) => return Ok(entity),
             Err(TxError::Cancelled(cancelled)) => match txn::create_failure(&cancelled) {

@@ -86,13 +86,18 @@ impl Store for DynamoStore {
         self.get_record(keys::client(id)).await
     }
 
-    async fn update_client(
+    async fn read_client_for_update(&self, id: u64) -> StoreResult<Option<ClientRead>> {
+        clients::read_client(self, id).await
+    }
+
+    async fn update_client_from(
         &self,
         patch: &ClientPatch,
         scope: &ClientScope,
+        read: Option<ClientRead>,
         key: Option<&KeyCommit<'_, UpdatedClient>>,
     ) -> Result<UpdatedClient, PatchError> {
-        clients::update(self, patch, scope, key).await
+        clients::update(self, patch, scope, read, key).await
     }
 
     async fn begin_password_attempt(&self, user_id: u64, now: OffsetDateTime) -> StoreResult<PasswordAttempt> {
@@ -107,12 +112,17 @@ impl Store for DynamoStore {
         self.get_record(keys::entity(id)).await
     }
 
-    async fn create_entity(
+    async fn reserve_entity_id(&self) -> StoreResult<Option<u64>> {
+        Ok(Some(entities::next_id(self).await?))
+    }
+
+    async fn create_entity_from(
         &self,
         draft: &EntityDraft,
+        reserved: Option<u64>,
         key: Option<&KeyCommit<'_, Entity>>,
     ) -> Result<Entity, CreateError> {
-        entities::create(self, draft, key).await
+        entities::create(self, draft, reserved, key).await
     }
 
     async fn registry(&self) -> StoreResult<RegistrySnapshot> {

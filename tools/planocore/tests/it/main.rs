@@ -5,6 +5,7 @@
 mod catalogue;
 mod cli;
 mod docs;
+mod early_reads;
 mod first_deploy;
 mod idempotency;
 mod killed_after_commit;

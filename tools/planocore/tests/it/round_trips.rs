@@ -1,6 +1,7 @@
 //! DynamoDB calls per request kind, counted by an SDK interceptor against the local emulator,
-//! within the budgets of the performance issue (warm registry; the once-a-minute
-//! `last_used_at` write and the branding view's entity read not counted).
+//! within the budgets of the performance issues (warm registry, warm sessions; the branding
+//! view's entity read not counted), and for the routes' plain requests the sequential steps they
+//! make, which set a request's latency: calls started while another is in flight share its step.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,11 +13,11 @@ use lambda_http::Request;
 use serde_json::{json, Value};
 use test_support::{base64, fresh_recorded_table, request, CallRecorder, Reply, TestApp};
 
-fn update(body: Value) -> Request {
+pub(crate) fn update(body: Value) -> Request {
     request(Method::PUT, "/api/v1/clients/update", Some("application/json"), base64(&body))
 }
 
-fn create(token: &str, slug: &str) -> Request {
+pub(crate) fn create(token: &str, slug: &str) -> Request {
     let body = json!({"token": token, "integration_id": 7, "entity_slug": slug, "email": format!("{slug}@x.example"),
                       "name": "N", "active": true,
                       "address": {"street": "s", "city": "c", "state": "CO", "country": "US", "postal_code": "1"}});
@@ -28,7 +29,7 @@ async fn app() -> (TestApp, CallRecorder) {
     let store = Arc::new(fresh_recorded_table(Some(recorder.clone())).await);
     let mut app = TestApp::on(store).await;
     app.deps.registry = RegistryCache::new(Duration::from_secs(300));
-    // Warm the registry cache, as a warm container has it.
+    // Warm the registry cache, as a warm container has it, and the employee's session.
     clients_update::handle(&app.deps, update(json!({"token": "demo-employee-token", "id": 102}))).await;
     recorder.take();
     (app, recorder)
@@ -36,24 +37,42 @@ async fn app() -> (TestApp, CallRecorder) {
 
 /// The calls one request makes, after checking it succeeded.
 async fn calls(app: &TestApp, recorder: &CallRecorder, req: Request) -> Vec<String> {
+    steps(app, recorder, req).await.concat()
+}
+
+/// The calls one request makes by sequential step, after checking it succeeded.
+async fn steps(app: &TestApp, recorder: &CallRecorder, req: Request) -> Vec<Vec<String>> {
     let reply = Reply::from_response(planocore::handle(&app.deps, req).await);
     assert_eq!(reply.status(), "action-successful", "{}", reply.body);
-    recorder.take()
+    recorder.take_steps()
 }
 
 #[tokio::test]
 async fn each_request_kind_stays_within_its_dynamodb_budget() {
     let (app, rec) = app().await;
 
-    let plain = calls(&app, &rec, update(json!({"token": "demo-employee-token", "id": 100, "phone": "1"}))).await;
-    assert_eq!(plain, ["GetItem", "GetItem", "UpdateItem"], "session, user, conditional update");
+    let plain = steps(&app, &rec, update(json!({"token": "demo-employee-token", "id": 100, "phone": "1"}))).await;
+    assert_eq!(
+        plain,
+        [vec!["GetItem", "GetItem"], vec!["UpdateItem"]],
+        "session and user, then the conditional update"
+    );
+
+    // A minute later the session's `last_used_at` moves, alongside the update: no step of its own.
+    // (An application's request first takes that minute's outbox sweep, whose query would share
+    // the steps.)
+    app.clock.advance(time::Duration::minutes(5));
+    calls(&app, &rec, update(json!({"token": "demo-app-token", "id": 102, "phone": "2"}))).await;
+    let touched = steps(&app, &rec, update(json!({"token": "demo-employee-token", "id": 100, "phone": "2"}))).await;
+    assert_eq!(touched, [vec!["GetItem", "GetItem"], vec!["UpdateItem", "UpdateItem"]], "the update, the touch");
 
     let email =
-        calls(&app, &rec, update(json!({"token": "demo-employee-token", "id": 100, "email": "ada@budget.example"})))
+        steps(&app, &rec, update(json!({"token": "demo-employee-token", "id": 100, "email": "ada@budget.example"})))
             .await;
-    // No read after the transaction: it is conditioned on the client's revision as read, so
-    // `data` is known before the commit.
-    assert_eq!(email, ["GetItem", "GetItem", "GetItem", "TransactWriteItems[Update,Put,Delete]"]);
+    // The client is read with the session, and no read follows the transaction: it is
+    // conditioned on the client's revision as read, so `data` is known before the commit.
+    let expected = [vec!["GetItem", "GetItem", "GetItem"], vec!["TransactWriteItems[Update,Put,Delete]"]];
+    assert_eq!(email, expected, "session, user and client, then the move");
 
     // An own password change: its check counted then cleared, the hash and the revocation of
     // every other session in one transaction, whatever the number of sessions.
@@ -64,14 +83,12 @@ async fn each_request_kind_stays_within_its_dynamodb_budget() {
     assert_eq!(password[..8], expected, "session, user, touch, client, user, check count, client: {password:?}");
     assert_eq!(password[8..], ["TransactWriteItems[Update,Update]"], "then the client as read, changed");
 
-    let by_user = calls(&app, &rec, create("demo-employee-token", "by-user")).await;
-    assert_eq!(by_user, ["GetItem", "GetItem", "UpdateItem", "TransactWriteItems[ConditionCheck,Put,Put,Put]"]);
-    let by_app = calls(&app, &rec, create("demo-app-token", "by-app")).await;
-    assert_eq!(
-        by_app,
-        ["GetItem", "UpdateItem", "TransactWriteItems[ConditionCheck,Put,Put,Put]"],
-        "an application has no user read"
-    );
+    // The id counter is called while the caller is authenticated.
+    let by_user = steps(&app, &rec, create("demo-employee-token", "by-user")).await;
+    let create_txn = "TransactWriteItems[ConditionCheck,Put,Put,Put]";
+    assert_eq!(by_user, [vec!["GetItem", "GetItem", "UpdateItem"], vec![create_txn]], "session, user, id; create");
+    let by_app = steps(&app, &rec, create("demo-app-token", "by-app")).await;
+    assert_eq!(by_app, [vec!["GetItem", "UpdateItem"], vec![create_txn]], "an application has no user read");
 }
 
 fn keyed(mut req: Request, key: &str) -> Request {
