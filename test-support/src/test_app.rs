@@ -64,6 +64,7 @@ impl TestApp {
             notifier: notifier.clone(),
             registry: RegistryCache::new(std::time::Duration::ZERO),
             outbox_sweep: Default::default(),
+            served: Default::default(),
         };
         TestApp { deps, clock, notifier, dynamo: None, memory: None }
     }

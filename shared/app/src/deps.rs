@@ -1,6 +1,7 @@
 //! What every handler needs, built once per container by the composition root (`config`) or
 //! per `planocore serve`, and warmed before the first request.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,6 +23,11 @@ pub struct Deps {
     pub registry: RegistryCache,
     /// When this container next sweeps the outboxes of requests that died after their commit.
     pub outbox_sweep: OutboxSweep,
+    /// Whether this container has answered a request: until then its store pool holds only the
+    /// connection init opened, and the first request makes its calls one after another rather
+    /// than open a second connection, a TLS handshake, while its caller waits
+    /// (docs/performance.md#store-round-trips).
+    pub served: AtomicBool,
 }
 
 impl Deps {
@@ -33,6 +39,7 @@ impl Deps {
             notifier: notify::from_settings(settings),
             registry: RegistryCache::new(settings.registry_cache),
             outbox_sweep: OutboxSweep::default(),
+            served: AtomicBool::new(false),
         }
     }
 

@@ -4,6 +4,7 @@
 //! Every outcome, a panic included, becomes the JSON envelope: nothing here returns `Err`.
 
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -170,6 +171,7 @@ pub async fn handle(deps: &Deps, route: RouteId, handler: RouteFn, req: Request)
         counts: &counts,
     };
     log_request(&req, record);
+    deps.served.store(true, Relaxed);
     response(envelope)
 }
 
@@ -247,9 +249,10 @@ async fn touch_if_due(deps: &Deps, caller: &Caller, due: bool, now: OffsetDateTi
 /// The route's [`EarlyRead`], if it has one for this request: Entities Create's next id; for a
 /// Clients Update that moves an email (`email` and `id` sent), the client it reads before its
 /// transaction anyway. None with an `Idempotency-Key`: a replayed request would pay a call it
-/// has no use for. A failed call is dropped: the store makes it again in its turn.
+/// has no use for; none in a container that has not answered a request yet ([`Deps::served`]).
+/// A failed call is dropped: the store makes it again in its turn.
 async fn early_read(deps: &Deps, route: RouteId, req: &Request, body: &Map<String, Value>) -> EarlyRead {
-    if req.headers().contains_key(idempotency::HEADER) {
+    if req.headers().contains_key(idempotency::HEADER) || !deps.served.load(Relaxed) {
         return EarlyRead::None;
     }
     let store = deps.store.as_ref();

@@ -452,6 +452,7 @@ async fn deps_behind(app: &TestApp, proxy_url: &str) -> Deps {
         notifier: app.notifier.clone(),
         registry: RegistryCache::new(Duration::ZERO),
         outbox_sweep: Default::default(),
+        served: Default::default(),
     }
 }
 

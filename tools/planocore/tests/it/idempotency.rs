@@ -415,6 +415,7 @@ async fn another_container(app: &TestApp) -> Deps {
         notifier: app.deps.notifier.clone(),
         registry: app::registry::RegistryCache::new(std::time::Duration::ZERO),
         outbox_sweep: Default::default(),
+        served: Default::default(),
     };
     unrelated_request(&deps).await;
     deps

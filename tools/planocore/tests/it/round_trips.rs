@@ -214,3 +214,22 @@ async fn the_outbox_sweep_adds_one_query_a_minute_beside_the_requests_own_calls(
     assert_eq!(sorted(swept), with(&["Query@GSI1", "UpdateItem", "UpdateItem"]), "the query, hand-over, clearing");
     assert_eq!(app.notifier.emails().len(), 1);
 }
+
+/// A container's first request makes its calls one after another: until then the store's pool
+/// holds only the connection init opened, and a call alongside another would open a second (a
+/// TLS handshake) while the caller waits. From its second request on, the id is read alongside
+/// the token (docs/performance.md#store-round-trips).
+#[tokio::test]
+async fn a_containers_first_request_makes_no_call_alongside_another() {
+    let recorder = CallRecorder::default();
+    let store = Arc::new(fresh_recorded_table(Some(recorder.clone())).await);
+    let mut app = TestApp::on(store).await;
+    app.deps.registry = RegistryCache::new(Duration::from_secs(300));
+    app.deps.prewarm_within(Duration::from_secs(10)).await; // as init does
+    recorder.take();
+    let first = steps(&app, &recorder, create("demo-app-token", "first-of-its-container")).await;
+    assert!(first.iter().all(|step| step.len() == 1), "one call at a time: {first:?}");
+    assert_eq!(first.len(), 3, "token, id, transaction: {first:?}");
+    let second = steps(&app, &recorder, create("demo-app-token", "second-of-its-container")).await;
+    assert_eq!(second.len(), 2, "token and id together, then the transaction: {second:?}");
+}
