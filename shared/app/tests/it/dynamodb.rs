@@ -52,7 +52,7 @@ async fn registry_sync_kill_switch_and_force() {
     let deps =
         Deps { registry: RegistryCache::new(Duration::ZERO), ..Deps::new(store.clone(), &test_support::settings()) };
     assert_eq!(call(&deps).await.status(), "route-not-found", "an empty table has no route records");
-    assert_eq!(registry::sync(store.as_ref(), false).await.unwrap(), 4);
+    assert_eq!(registry::sync(store.as_ref(), false).await.unwrap(), crate::pipeline::registry_records());
     assert_eq!(registry::sync(store.as_ref(), false).await.unwrap(), 0, "sync never rewrites");
     assert_eq!(call(&deps).await.status(), "invalid-token", "routed, then no such session");
 
@@ -63,7 +63,7 @@ async fn registry_sync_kill_switch_and_force() {
     registry::set_deployed(store.as_ref(), RecordKind::Service, "entities", false).await.unwrap();
     registry::set_deployed(store.as_ref(), RecordKind::Route, "entities.create", true).await.unwrap();
     assert_eq!(call(&deps).await.status(), "service-not-found");
-    assert_eq!(registry::sync(store.as_ref(), true).await.unwrap(), 4);
+    assert_eq!(registry::sync(store.as_ref(), true).await.unwrap(), crate::pipeline::registry_records());
     assert_eq!(call(&deps).await.status(), "invalid-token");
 }
 
