@@ -58,6 +58,17 @@ start_test_services() {
   .venv/bin/moto_server -H 127.0.0.1 -p "$port" > target/moto.log 2>&1 &
   _service_pids+=($!)
   _wait_port "$port" "${_service_pids[-1]}" "moto" target/moto.log
+  # moto loads a service's backend on its first request, which took over the tests' 7 s SDK
+  # timeout on a loaded machine: one ListSecrets now, waited for, makes the tests' first call a
+  # plain one.
+  .venv/bin/python - "$port" <<'PY' || { echo "moto's Secrets Manager did not answer; its log:" >&2; cat target/moto.log >&2; exit 1; }
+import sys, urllib.request
+request = urllib.request.Request(
+    f"http://127.0.0.1:{sys.argv[1]}/", data=b"{}", method="POST",
+    headers={"X-Amz-Target": "secretsmanager.ListSecrets", "Content-Type": "application/x-amz-json-1.1",
+             "Authorization": "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/secretsmanager/aws4_request"})
+urllib.request.urlopen(request, timeout=120).read()
+PY
   export PLANOCORE_TEST_SECRETSMANAGER_ENDPOINT="http://127.0.0.1:$port"
   echo "moto (Secrets Manager only) on $PLANOCORE_TEST_SECRETSMANAGER_ENDPOINT"
 

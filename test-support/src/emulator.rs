@@ -40,9 +40,24 @@ pub fn secretsmanager_endpoint() -> &'static str {
                      set {SECRETSMANAGER_VAR}=http://127.0.0.1:PORT to a running moto_server."
                 );
             }
-            launch("moto", &moto, &["-H", "127.0.0.1", "-p"], Duration::from_secs(30))
+            let url = launch("moto", &moto, &["-H", "127.0.0.1", "-p"], Duration::from_secs(30));
+            load_secrets_manager(&url);
+            url
         })
     })
+}
+
+/// moto loads a service's backend on its first request, which took over the tests' 7 s SDK
+/// timeout on a loaded machine: one `ListSecrets` at start makes a test's first call a plain one
+/// (`scripts/lib/test-services.sh` does the same for `./scripts/test`).
+fn load_secrets_manager(url: &str) {
+    let headers = [
+        ("x-amz-target", "secretsmanager.ListSecrets"),
+        ("authorization", "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/secretsmanager/aws4_request"),
+    ];
+    let address = url.trim_start_matches("http://");
+    let reply = crate::http::http(address, "POST", "/", Some("application/x-amz-json-1.1"), &headers, b"{}");
+    assert_eq!(reply.code, 200, "moto's Secrets Manager at {url} answered ListSecrets with {}", reply.body);
 }
 
 fn from_env(name: &str) -> Option<String> {
