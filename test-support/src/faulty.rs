@@ -20,7 +20,7 @@ pub struct FaultyStore {
     pub registry_down: std::sync::atomic::AtomicBool,
     pub data_down: std::sync::atomic::AtomicBool,
     pub panic_on_client_read: std::sync::atomic::AtomicBool,
-    /// Where `update_client` fails, if it does.
+    /// Where `update_client_from` fails, if it does.
     pub update_fault: std::sync::Mutex<Option<FaultPoint>>,
     /// A request's answer cannot be kept under its idempotency key.
     pub answers_down: std::sync::atomic::AtomicBool,

@@ -201,15 +201,6 @@ pub trait Store: Send + Sync {
         read: Option<ClientRead>,
         key: Option<&KeyCommit<'_, UpdatedClient>>,
     ) -> Result<UpdatedClient, PatchError>;
-    /// [`Store::update_client_from`] reading the client itself.
-    async fn update_client(
-        &self,
-        patch: &ClientPatch,
-        scope: &ClientScope,
-        key: Option<&KeyCommit<'_, UpdatedClient>>,
-    ) -> Result<UpdatedClient, PatchError> {
-        self.update_client_from(patch, scope, None, key).await
-    }
 
     /// Counts one check of `user_id`'s `current_password` at `now`, atomically (concurrent checks
     /// each count): the first [`PASSWORD_ATTEMPTS`] of a window are allowed, later ones locked.
@@ -231,14 +222,6 @@ pub trait Store: Send + Sync {
         reserved: Option<u64>,
         key: Option<&KeyCommit<'_, Entity>>,
     ) -> Result<Entity, CreateError>;
-    /// [`Store::create_entity_from`] with an id allocated for it.
-    async fn create_entity(
-        &self,
-        draft: &EntityDraft,
-        key: Option<&KeyCommit<'_, Entity>>,
-    ) -> Result<Entity, CreateError> {
-        self.create_entity_from(draft, None, key).await
-    }
 
     async fn registry(&self) -> StoreResult<RegistrySnapshot>;
     /// Writes one registry record; with `only_if_missing`, an existing record is left as it is.

@@ -192,7 +192,7 @@ async fn a_change_checked_against_a_replaced_hash_writes_nothing(app: TestApp) {
         checked_hash: Some(stale),
     };
     let patch = ClientPatch { client_id: 100, email: None, fields: Vec::new(), password: Some(password), now: NOW };
-    let refused = app.deps.store.update_client(&patch, &ClientScope::ANY, None).await;
+    let refused = app.deps.store.update_client_from(&patch, &ClientScope::ANY, None, None).await;
     assert!(matches!(refused, Err(PatchError::PasswordChanged)), "{refused:?}");
     let user = app.deps.store.user(10).await.unwrap().unwrap();
     assert!(verify_password("set by the office", &user.password_hash.unwrap()));

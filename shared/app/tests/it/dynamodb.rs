@@ -149,19 +149,19 @@ async fn a_refused_create_leaves_no_guard_and_ids_never_repeat() {
     let store = fresh_dynamodb_table().await;
     let fx = fixture::parse(&test_support::demo_fixture_text(), NOW).unwrap();
     store.load_fixture(&fx, SeedMode::KeepExisting).await.unwrap();
-    let first = store.create_entity(&draft("one", "one@x.io", 7), None).await.unwrap();
+    let first = store.create_entity_from(&draft("one", "one@x.io", 7), None, None).await.unwrap();
     assert_eq!(first.id, 7, "ids continue after the fixture's largest");
     assert!(matches!(
-        store.create_entity(&draft("one", "fresh@x.io", 7), None).await,
+        store.create_entity_from(&draft("one", "fresh@x.io", 7), None, None).await,
         Err(CreateError::Taken { slug_taken: true, email_taken: false })
     ));
     assert!(raw_item(&store, keys::entity_email("fresh@x.io")).await.is_none(), "no guard without its record");
     assert!(matches!(
-        store.create_entity(&draft("two", "two@x.io", 99), None).await,
+        store.create_entity_from(&draft("two", "two@x.io", 99), None, None).await,
         Err(CreateError::IntegrationNotFound)
     ));
     assert!(raw_item(&store, keys::entity_slug("two")).await.is_none());
-    let second = store.create_entity(&draft("two", "two@x.io", 8), None).await.unwrap();
+    let second = store.create_entity_from(&draft("two", "two@x.io", 8), None, None).await.unwrap();
     assert!(second.id > first.id, "a refused create may leave a gap, never a repeat");
     let guard = raw_item(&store, keys::entity_slug("two")).await.unwrap();
     assert_eq!(guard[keys::OWNER], AttributeValue::N(second.id.to_string()));
@@ -173,17 +173,17 @@ async fn seeding_again_is_harmless_and_keeps_counters_and_kill_switches() {
     let fx = fixture::parse(&test_support::demo_fixture_text(), NOW).unwrap();
     store.load_fixture(&fx, SeedMode::KeepExisting).await.unwrap();
     registry::sync(&store, false).await.unwrap();
-    let created = store.create_entity(&draft("after-seed", "after@x.io", 7), None).await.unwrap();
+    let created = store.create_entity_from(&draft("after-seed", "after@x.io", 7), None, None).await.unwrap();
     registry::set_deployed(&store, RecordKind::Route, "clients.update", false).await.unwrap();
 
     store.load_fixture(&fx, SeedMode::KeepExisting).await.unwrap();
     registry::sync(&store, false).await.unwrap();
-    let next = store.create_entity(&draft("after-reseed", "again@x.io", 7), None).await.unwrap();
+    let next = store.create_entity_from(&draft("after-reseed", "again@x.io", 7), None, None).await.unwrap();
     assert!(next.id > created.id, "the counter never goes back");
     let snapshot = store.registry().await.unwrap();
     assert!(snapshot.routes.iter().any(|r| r.name == "clients.update" && !r.deployed));
     assert!(matches!(
-        store.create_entity(&draft("acme-realty", "z@x.io", 7), None).await,
+        store.create_entity_from(&draft("acme-realty", "z@x.io", 7), None, None).await,
         Err(CreateError::Taken { slug_taken: true, .. })
     ));
 
@@ -494,7 +494,7 @@ async fn entities_create_like(deps: &Deps, req: lambda_http::Request) -> lambda_
         async move {
             let now = ctx.now;
             let draft = EntityDraft { now, ..draft("cut-off", "cut@off.example", 7) };
-            let e = ctx.deps.store.create_entity(&draft, None).await?;
+            let e = ctx.deps.store.create_entity_from(&draft, None, None).await?;
             Ok(json!({"id": e.id}))
         }
         .boxed()
@@ -561,7 +561,7 @@ fn update_email_like(ctx: Context<'_>) -> BoxFuture<'_, RouteResult> {
         let email = ctx.body["email"].as_str().map(str::to_string);
         let patch =
             store::seam::ClientPatch { client_id: 100, email, fields: Vec::new(), password: None, now: ctx.now };
-        let updated = ctx.deps.store.update_client(&patch, &store::seam::ClientScope::ANY, None).await?;
+        let updated = ctx.deps.store.update_client_from(&patch, &store::seam::ClientScope::ANY, None, None).await?;
         Ok(domain::views::client_view(&updated.client, domain::views::ClientView::ClientRead, true, None))
     }
     .boxed()

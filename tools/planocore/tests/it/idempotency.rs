@@ -322,7 +322,7 @@ async fn a_write_whose_claim_was_lost_writes_nothing(app: TestApp) {
         created_by: caller.actor(),
         now: later,
     };
-    let refused = app.deps.store.create_entity(&draft, Some(&commit)).await;
+    let refused = app.deps.store.create_entity_from(&draft, None, Some(&commit)).await;
     assert!(matches!(refused, Err(store::seam::CreateError::Store(_))), "{refused:?}");
     assert_eq!(app.entity_ids().await, before, "nothing written");
     let probe = KeyClaim { id: "probe".into(), at: later, expires_at: later };
