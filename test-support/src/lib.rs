@@ -44,7 +44,9 @@ pub use repo::{demo_fixture_text, repo_root};
 pub use requests::{base64, request, Reply};
 pub use settings::{settings, settings_with};
 pub use stall::StallAfterCommit;
-pub use tables::{fresh_dynamodb_table, fresh_recorded_table, fresh_table_with, seeded_table, table_at, EntityIds};
+pub use tables::{
+    fresh_dynamodb_table, fresh_recorded_table, fresh_table_with, seeded_table, table_as_created, table_at, EntityIds,
+};
 pub use test_app::{TestApp, NOW, RACING_CLIENT_FIELDS};
 pub use tls::{ServerIdentity, TestCa};
 

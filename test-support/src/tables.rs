@@ -1,7 +1,7 @@
 //! Tables on DynamoDB Local: fresh (named uniquely so tests never share data), recorded, seeded.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveSpecification};
 use store::dynamodb::{create_table, keys, DynamoStore};
 use store::seam::Store;
 
@@ -22,6 +22,28 @@ pub async fn fresh_recorded_table(recorder: Option<CallRecorder>) -> DynamoStore
 
 /// Like [`fresh_recorded_table`], with the calls `fault` names failing while it is armed.
 pub async fn fresh_table_with(recorder: Option<CallRecorder>, fault: Option<CallFault>) -> DynamoStore {
+    let store = table_as_created(recorder, fault).await;
+    // DynamoDB Local deletes an item within seconds once its TTL instant has passed, and the
+    // tests' fixed clock (`NOW`, 2026-11-23) puts every such instant in the real past: a kept
+    // answer or a claim would vanish in the middle of a test. The code decides expiry itself,
+    // never by TTL (docs/api.md#idempotency), so the tests' tables have TTL turned off. (A
+    // client of its own: no recorder or fault sees this call.)
+    let setup = client_at(emulator::endpoint(), None, None).await;
+    let off = TimeToLiveSpecification::builder().enabled(false).attribute_name(keys::TTL_ATTRIBUTE).build();
+    let off = off.expect("a TTL specification");
+    setup
+        .update_time_to_live()
+        .table_name(store.table())
+        .time_to_live_specification(off)
+        .send()
+        .await
+        .expect("TTL off");
+    store
+}
+
+/// A fresh emulator table exactly as `create_table` makes it, TTL on: for the test that reads
+/// the table back against template.yaml.
+pub async fn table_as_created(recorder: Option<CallRecorder>, fault: Option<CallFault>) -> DynamoStore {
     let client = client_at(emulator::endpoint(), recorder, fault).await;
     let table = format!("test-{}", uuid::Uuid::new_v4().simple());
     create_table(&client, &table).await.expect("test table created on the emulator");

@@ -113,7 +113,7 @@ fn the_table_is_the_one_planocore_table_create_makes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_template_table_matches_a_table_created_by_the_code() {
     let t = template_table(&template());
-    let store = fresh_recorded_table(None).await;
+    let store = test_support::table_as_created(None, None).await;
     let desc = store.client().describe_table().table_name(store.table()).send().await.unwrap().table.unwrap();
     let attributes: BTreeSet<(String, String)> = desc
         .attribute_definitions()
